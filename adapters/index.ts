@@ -1,0 +1,42 @@
+import type { Logger } from "pino";
+import type { DestinationConfig } from "../src/config.js";
+import type { AdapterDeps, StorageAdapter } from "./types.js";
+import { createLocalAdapter } from "./local.js";
+import { withRetry, defaultRetry } from "./wrap/withRetry.js";
+import { withLimit } from "./wrap/withLimit.js";
+import { withLogging, describe } from "./wrap/withLogging.js";
+import { withDryRun } from "./wrap/withDryRun.js";
+import { withTimeout } from "./wrap/withTimeout.js";
+
+type Factory<C extends DestinationConfig> = (config: C, deps: AdapterDeps) => Promise<StorageAdapter>;
+
+/** Every destination kind, in one visible list. */
+export const adapterFactories: { [K in DestinationConfig["type"]]: Factory<Extract<DestinationConfig, { type: K }>> } = {
+  local: (c, deps) => createLocalAdapter({ path: c.path }, deps),
+};
+
+export interface OpenOptions {
+  logger: Logger;
+  dryRun?: boolean;
+  randomId?: () => string;
+}
+
+/**
+ * Connects to one destination and wraps it, in the one place wrappers are
+ * composed: retry(logging(timeout(limit(raw)))). Retry is outermost, as in
+ * restic, so every attempt is logged, timed out and takes its own slot.
+ */
+export async function openAdapter(cfg: DestinationConfig, opts: OpenOptions): Promise<StorageAdapter> {
+  const log = opts.logger.child({ destination: cfg.name });
+  const factory = adapterFactories[cfg.type] as Factory<DestinationConfig>;
+  const raw = await factory(cfg, { logger: log, randomId: opts.randomId });
+  const retry = cfg.retry
+    ? { retries: cfg.retry.retries, minTimeoutMs: cfg.retry.minDelayMs, maxTimeoutMs: cfg.retry.maxDelayMs }
+    : defaultRetry;
+  let adapter: StorageAdapter = withRetry(withLogging(withTimeout(withLimit(raw), cfg.timeoutSeconds * 1000), log), {
+    ...retry,
+    onRetry: ({ op, key, attempt, error }) => log.warn({ op, key, attempt, err: describe(error) }, `${op} failed, retrying`),
+  });
+  if (opts.dryRun) adapter = withDryRun(adapter, (op, key) => log.info({ op, key }, `dry run: would ${op} ${key}`));
+  return adapter;
+}

@@ -1,0 +1,38 @@
+import { createHash } from "node:crypto";
+import { Transform, type TransformCallback } from "node:stream";
+
+/**
+ * A pass-through that counts and hashes what flows through it, so adapters
+ * can check a transfer against its BlobSource without a second read.
+ */
+export class HashingCounter extends Transform {
+  private readonly hash = createHash("sha256");
+  bytes = 0;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    done(null, chunk);
+  }
+
+  /** Hex digest; call once, after the stream has finished. */
+  digest(): string {
+    return this.hash.digest("hex");
+  }
+}
+
+/** SHA-256 and length of everything a readable yields. */
+export async function hashStream(stream: AsyncIterable<Buffer>): Promise<{ sha256: string; size: number }> {
+  const hash = createHash("sha256");
+  let size = 0;
+  for await (const chunk of stream) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  return { sha256: hash.digest("hex"), size };
+}
+
+/** Random hex for temp names. */
+export function randomHex(bytes = 6): string {
+  return [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -1,0 +1,80 @@
+import type { Readable } from "node:stream";
+import type { Logger } from "pino";
+
+/**
+ * A replayable, pre-hashed source of bytes. Retries call `open()` again, so a
+ * failed attempt never leaves the next one with a half-consumed stream
+ * (the same idea as restic's RewindReader).
+ */
+export interface BlobSource {
+  open(): Readable;
+  /** Exact byte length; adapters refuse to commit anything else. */
+  readonly size: number;
+  /** Lower-case hex SHA-256 of the bytes `open()` yields. */
+  readonly sha256: string;
+  /**
+   * Where the bytes live on the local disk, when they do. Adapters whose
+   * fastest transfer works from a path (sftp fastPut) may use it; all must
+   * work without it.
+   */
+  readonly localPath?: string;
+}
+
+export interface ObjectInfo {
+  /** Key relative to the adapter's root, always with forward slashes. */
+  key: string;
+  size: number;
+  modifiedAt: Date;
+  /** A SHA-256 the store vouches for, when it can give one cheaply. */
+  sha256?: string;
+  /** Object Lock retain-until, for stores that lock objects (S3). */
+  lockedUntil?: Date;
+}
+
+export interface AdapterCapabilities {
+  /** True when a commit atomically replaces an existing key. */
+  atomicReplace: boolean;
+  /** How many operations the store should see at once from us. */
+  maxConnections: number;
+}
+
+/**
+ * The whole storage interface every destination implements. Keys are
+ * relative (`<db>/<file>`); the adapter maps them under its root. Retry,
+ * limits, logging and dry-run are wrappers (adapters/wrap), never inside an
+ * adapter.
+ */
+export interface StorageAdapter {
+  /** e.g. "local:/backup/sqlite", used in logs and reports. Never holds secrets. */
+  readonly id: string;
+  readonly capabilities: AdapterCapabilities;
+  /** Write to a temporary name, check the size, then commit under `key`. */
+  put(key: string, src: BlobSource, signal?: AbortSignal): Promise<ObjectInfo>;
+  /** Stream a committed object. Throws NotFoundError. */
+  get(key: string, signal?: AbortSignal): Promise<Readable>;
+  /** Throws NotFoundError. */
+  stat(key: string, signal?: AbortSignal): Promise<ObjectInfo>;
+  /** Committed objects under `prefix`; never yields temporary names. */
+  list(prefix: string, signal?: AbortSignal): AsyncIterable<ObjectInfo>;
+  /** Idempotent: deleting a missing key succeeds. */
+  delete(key: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Remove this adapter's own leftovers of interrupted writes (temp files,
+   * unfinished multipart uploads) under `prefix` that are older than
+   * `olderThan`. Returns what was removed, for the report.
+   */
+  sweepTemporary(prefix: string, olderThan: Date, signal?: AbortSignal): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/** What every adapter factory receives; nothing is read from globals. */
+export interface AdapterDeps {
+  logger: Logger;
+  /** Random suffixes for temp names; injectable for tests. */
+  randomId?: () => string;
+}
+
+/** Wrappers expose the adapter they wrap, so callers can walk the chain. */
+export interface WrappedAdapter extends StorageAdapter {
+  unwrap(): StorageAdapter;
+}

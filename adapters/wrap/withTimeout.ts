@@ -1,0 +1,45 @@
+import type { StorageAdapter, WrappedAdapter } from "../types.js";
+import { TransientError } from "../errors.js";
+
+/**
+ * Bounds each operation: the adapter gets an AbortSignal that fires after
+ * `ms` (or when the caller's signal does), and a call still running then
+ * fails with a TransientError, so withRetry may try again and a hung
+ * destination never holds the run beyond its own timeout.
+ */
+export function withTimeout(inner: StorageAdapter, ms: number): WrappedAdapter {
+  const bounded = <T>(op: string, key: string, signal: AbortSignal | undefined, fn: (s: AbortSignal) => Promise<T>): Promise<T> => {
+    const timer = AbortSignal.timeout(ms);
+    const combined = signal ? AbortSignal.any([signal, timer]) : timer;
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () =>
+        reject(
+          timer.aborted
+            ? new TransientError(`timed out after ${Math.round(ms / 1000)}s`, { adapter: inner.id, op, key })
+            : (signal?.reason ?? new Error("aborted")),
+        );
+      if (combined.aborted) return onAbort();
+      combined.addEventListener("abort", onAbort, { once: true });
+      fn(combined).then(resolve, reject).finally(() => combined.removeEventListener("abort", onAbort));
+    });
+  };
+  return {
+    id: inner.id,
+    capabilities: inner.capabilities,
+    unwrap: () => inner,
+    put: (key, src, signal) => bounded("put", key, signal, (s) => inner.put(key, src, s)),
+    get: (key, signal) => bounded("get", key, signal, (s) => inner.get(key, s)),
+    stat: (key, signal) => bounded("stat", key, signal, (s) => inner.stat(key, s)),
+    async *list(prefix, signal) {
+      const items = await bounded("list", prefix, signal, async (s) => {
+        const out = [];
+        for await (const o of inner.list(prefix, s)) out.push(o);
+        return out;
+      });
+      yield* items;
+    },
+    delete: (key, signal) => bounded("delete", key, signal, (s) => inner.delete(key, s)),
+    sweepTemporary: (prefix, olderThan, signal) => bounded("sweepTemporary", prefix, signal, (s) => inner.sweepTemporary(prefix, olderThan, s)),
+    close: () => inner.close(),
+  };
+}

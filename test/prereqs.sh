@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Checks the system tools the tests need. As root, installs what is missing
+# with apt-get; otherwise stops with the exact command to run.
+set -euo pipefail
+
+declare -A need=(
+  [/usr/sbin/sshd]=openssh-server   # SFTP tests run a real OpenSSH server on loopback
+  [sqlite3]=sqlite3                 # bench baseline and corrupt-database fixtures
+  [zstd]=zstd                       # bench baseline and cross-checks of our .zst artifacts
+)
+if [[ -n "${TRIPLICATE_NEED_MOTO:-1}" ]]; then
+  need[moto_server]=python3-moto    # strict S3 server (moto 5 via pip is preferred; Debian's is the fallback)
+fi
+
+missing=()
+for tool in "${!need[@]}"; do
+  if [[ "$tool" == /* ]]; then [[ -x "$tool" ]] || missing+=("${need[$tool]}")
+  else command -v "$tool" >/dev/null 2>&1 || missing+=("${need[$tool]}"); fi
+done
+((${#missing[@]} == 0)) && exit 0
+
+mapfile -t pkgs < <(printf '%s\n' "${missing[@]}" | sort -u)
+cmd="apt-get update && apt-get install -y --no-install-recommends ${pkgs[*]}"
+if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  echo "prereqs: installing ${pkgs[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >&2
+else
+  echo "prereqs: the tests need ${pkgs[*]}. Install with:" >&2
+  echo "  sudo sh -c '$cmd'" >&2
+  exit 1
+fi
