@@ -85,7 +85,8 @@ const policySchema = z.strictObject({
 });
 
 const compressionSchema = z.strictObject({
-  algorithm: z.enum(["zstd", "gzip", "none"], { error: "algorithm must be zstd, gzip or none" }).default("zstd"),
+  // Left out: zstd when zstd-napi is installed, else gzip.
+  algorithm: z.enum(["zstd", "gzip", "none"], { error: "algorithm must be zstd, gzip or none" }).optional(),
   level: z.number().int().min(1).max(19).optional(),
 });
 
@@ -94,10 +95,10 @@ const configSchema = z
     databases: z.array(databaseSchema).min(1, { error: "list at least one database" }),
     destinations: z.array(destinationSchema).min(1, { error: "list at least one destination" }),
     policy: policySchema.default({ copies: 3, media: 2, offsite: 1 }),
-    compression: compressionSchema.default({ algorithm: "zstd" }),
+    compression: compressionSchema.default({}),
     staging: z.string().min(1).optional(),
     /** Unfinished uploads and artifacts without a manifest older than this are removed. */
-    leftoverGrace: duration.default(parseDuration("7d")),
+    leftoverGrace: duration.default(parseDuration("24h")),
   })
   .superRefine((cfg, ctx) => {
     unique(cfg.databases.map((d) => d.name), "databases", ctx);

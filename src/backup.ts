@@ -1,0 +1,203 @@
+import { rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { StorageAdapter } from "../adapters/types.js";
+import { isOffsite, mediumOf, type Config, type DatabaseConfig, type DestinationConfig } from "./config.js";
+import { artifactSource, buildArtifact, type Artifact } from "./artifact.js";
+import { resolveCodec } from "./compression.js";
+import { closeAll, openDestinations, type RunDeps } from "./context.js";
+import { UsageError, TriplicateError } from "./errors.js";
+import { EXIT, worstExit, type ExitCode } from "./exitCodes.js";
+import { keys, makeSnapshotId } from "./ids.js";
+import { inventoryDestination } from "./inventory.js";
+import { acquireRunLock } from "./lock.js";
+import { buildManifest, manifestSource, type Manifest } from "./manifest.js";
+import { judgePolicy, type CopyEvidence, type PolicyVerdict } from "./policy.js";
+import { applyRetention, type RetentionOutcome } from "./prune.js";
+import { publishToDestination, type PublishResult } from "./fanout.js";
+import { removeStaged, takeSnapshot, type SqliteFacts } from "./snapshot.js";
+
+export interface BackupOptions {
+  db?: string;
+  tags: string[];
+  dryRun: boolean;
+}
+
+export interface DestinationRun extends PublishResult {
+  destination: string;
+  type: DestinationConfig["type"];
+  retention?: RetentionOutcome;
+}
+
+export interface DatabaseRun {
+  db: string;
+  exitCode: ExitCode;
+  snapshotId?: string;
+  error?: string;
+  snapshot?: { durationMs: number; facts: SqliteFacts };
+  artifact?: { key: string; size: number; sha256: string; rawSize: number; rawSha256: string; compression: string; durationMs: number };
+  destinations: DestinationRun[];
+  policy?: PolicyVerdict;
+}
+
+export interface BackupReport {
+  command: "backup";
+  toolVersion: string;
+  startedAt: string;
+  finishedAt: string;
+  dryRun: boolean;
+  exitCode: ExitCode;
+  databases: DatabaseRun[];
+}
+
+export function stagingDir(cfg: Config): string {
+  return cfg.staging ?? path.join(os.tmpdir(), "triplicate");
+}
+
+/**
+ * The nightly job: for each database, one verified snapshot, one artifact,
+ * published to every destination in parallel; then 3-2-1 judged on what was
+ * verified and each destination's retention applied once it holds the new copy.
+ */
+export async function runBackup(cfg: Config, opts: BackupOptions, deps: RunDeps): Promise<BackupReport> {
+  const startedAt = deps.clock();
+  const databases = opts.db ? cfg.databases.filter((d) => d.name === opts.db) : cfg.databases;
+  if (databases.length === 0) {
+    throw new UsageError(`no database named "${opts.db}" in ${cfg.configPath}; configured: ${cfg.databases.map((d) => d.name).join(", ")}`);
+  }
+  let codec;
+  try {
+    codec = resolveCodec(cfg.compression.algorithm, cfg.compression.level);
+  } catch (err) {
+    throw new UsageError((err as Error).message, { cause: err });
+  }
+  const staging = stagingDir(cfg);
+  const release = await acquireRunLock(staging);
+  const open = await openDestinations(cfg.destinations, deps, opts.dryRun);
+  const runs: DatabaseRun[] = [];
+  try {
+    for (const db of databases) {
+      runs.push(await backupOne(db, cfg, opts, deps, open, codec, staging));
+    }
+  } finally {
+    await closeAll(open);
+    await release();
+  }
+  return {
+    command: "backup",
+    toolVersion: deps.toolVersion,
+    startedAt: startedAt.toISOString(),
+    finishedAt: deps.clock().toISOString(),
+    dryRun: opts.dryRun,
+    exitCode: worstExit(runs.map((r) => r.exitCode)),
+    databases: runs,
+  };
+}
+
+type OpenDestinations = Awaited<ReturnType<typeof openDestinations>>;
+
+async function backupOne(
+  db: DatabaseConfig,
+  cfg: Config,
+  opts: BackupOptions,
+  deps: RunDeps,
+  open: OpenDestinations,
+  codec: ReturnType<typeof resolveCodec>,
+  staging: string,
+): Promise<DatabaseRun> {
+  const log = deps.logger.child({ db: db.name });
+  const createdAt = deps.clock();
+  const snapshotId = makeSnapshotId(createdAt, deps.randomHex(4));
+  const run: DatabaseRun = { db: db.name, snapshotId, exitCode: EXIT.failed, destinations: [] };
+  const snapshotFile = path.join(staging, db.name, `${snapshotId}.sqlite`);
+  const artifactFile = `${snapshotFile}.${codec.algorithm === "none" ? "raw" : codec.algorithm === "zstd" ? "zst" : "gz"}`;
+
+  let artifact: Artifact;
+  let manifestFor: (lockedUntil?: Date) => Manifest;
+  try {
+    log.info({ snapshotId, source: db.path }, "taking snapshot");
+    const snap = await takeSnapshot(db.name, db.path, snapshotFile);
+    run.snapshot = { durationMs: snap.durationMs, facts: snap.facts };
+    artifact = await buildArtifact(snap.path, artifactFile, codec);
+    await removeStaged(snap.path);
+    const artifactKey = keys.artifact(db.name, snapshotId, artifact.ext);
+    run.artifact = {
+      key: artifactKey, size: artifact.size, sha256: artifact.sha256, rawSize: artifact.rawSize, rawSha256: artifact.rawSha256,
+      compression: artifact.compression, durationMs: artifact.durationMs,
+    };
+    const base = buildManifest({
+      toolVersion: deps.toolVersion, db: db.name, snapshotId, createdAt, host: deps.hostname, sourcePath: db.path,
+      facts: snap.facts, artifact, artifactKey, tags: opts.tags,
+    });
+    manifestFor = (lockedUntil) => (lockedUntil ? { ...base, lockedUntil: lockedUntil.toISOString() } : base);
+    log.info({ snapshotId, rawBytes: artifact.rawSize, bytes: artifact.size, ms: snap.durationMs + artifact.durationMs }, "snapshot verified and packed");
+  } catch (err) {
+    // Nothing was shipped, so nothing anywhere is deleted.
+    await removeStaged(snapshotFile);
+    await rm(artifactFile, { force: true });
+    run.error = (err as Error).message;
+    log.error({ err: { type: (err as Error).name, message: run.error } }, "snapshot failed; nothing shipped, nothing deleted");
+    return run;
+  }
+
+  try {
+    const item = {
+      artifactKey: run.artifact.key,
+      artifact: artifactSource(artifact),
+      manifestKey: keys.manifest(db.name, snapshotId),
+      manifest: (lockedUntil?: Date) => manifestSource(manifestFor(lockedUntil)),
+    };
+    run.destinations = await Promise.all(
+      [...open.values()].map(async ({ cfg: dest, adapter, error }): Promise<DestinationRun> => {
+        if (!adapter) {
+          return { destination: dest.name, type: dest.type, status: "failed", bytes: 0, durationMs: 0, mbPerSec: null, error: `unreachable: ${error}` };
+        }
+        const result = await publishToDestination(adapter, item, { dryRun: opts.dryRun });
+        const dr: DestinationRun = { destination: dest.name, type: dest.type, ...result };
+        if (result.status === "failed") {
+          log.error({ destination: dest.name, err: result.error }, `copy to ${dest.name} failed; its retention is skipped`);
+          return dr;
+        }
+        log.info({ destination: dest.name, ms: result.durationMs, mbPerSec: result.mbPerSec }, `copy on ${dest.name} ${result.status}`);
+        dr.retention = await retentionAfterCopy(adapter, dest, db.name, cfg, opts.dryRun, deps);
+        return dr;
+      }),
+    );
+  } finally {
+    await rm(artifactFile, { force: true });
+  }
+
+  const evidence: CopyEvidence[] = run.destinations.map((d) => {
+    const dest = open.get(d.destination)!.cfg;
+    return {
+      destination: d.destination,
+      medium: mediumOf(dest),
+      offsite: isOffsite(dest),
+      verified: d.status === "verified" || d.status === "dry-run",
+      lockedUntil: d.lockedUntil,
+      verificationFailed: d.verificationFailed,
+      problem: d.error,
+    };
+  });
+  run.policy = judgePolicy(evidence, cfg.policy, { snapshotCreatedAt: createdAt, now: deps.clock() });
+  const verified = run.destinations.filter((d) => d.status !== "failed").length;
+  const degraded = verified < run.destinations.length || !run.policy.pass || run.destinations.some((d) => d.retention?.errors.length);
+  run.exitCode = verified === 0 ? EXIT.failed : degraded ? EXIT.degraded : EXIT.ok;
+  if (!run.policy.pass) {
+    for (const r of run.policy.rules.filter((x) => !x.pass)) log.warn({ rule: r.rule }, `3-2-1 rule ${r.rule} ${r.reason}`);
+  }
+  return run;
+}
+
+async function retentionAfterCopy(adapter: StorageAdapter, dest: DestinationConfig, db: string, cfg: Config, dryRun: boolean, deps: RunDeps): Promise<RetentionOutcome> {
+  try {
+    const inv = await inventoryDestination(adapter, dest.name, [db]);
+    if (!inv.reachable) throw new TriplicateError(inv.error ?? "listing failed");
+    return await applyRetention(adapter, dest.name, db, inv.copies, dest.retention, { now: deps.clock(), dryRun, leftoverGrace: cfg.leftoverGrace });
+  } catch (err) {
+    return {
+      destination: dest.name, db, dryRun, kept: [], deleted: [], leftDamaged: [], orphansDeleted: [], orphansWaiting: [], temporarySwept: [],
+      errors: [`retention skipped: ${(err as Error).message}`],
+    };
+  }
+}

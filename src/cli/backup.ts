@@ -1,0 +1,18 @@
+import { runBackup } from "../backup.js";
+import { formatBackupReport } from "../report.js";
+import { printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
+import type { ExitCode } from "../exitCodes.js";
+
+export interface BackupFlags extends GlobalOptions {
+  db?: string;
+  tag: string[];
+  dryRun?: boolean;
+}
+
+export async function backupCommand(flags: BackupFlags, io: CliIO): Promise<ExitCode> {
+  const { cfg, deps } = await setup(flags, io);
+  const report = await runBackup(cfg, { db: flags.db, tags: flags.tag.length ? flags.tag : ["manual"], dryRun: !!flags.dryRun }, deps);
+  if (flags.json) printJson(io, report);
+  else io.stdout.write(formatBackupReport(report) + "\n");
+  return report.exitCode;
+}

@@ -1,0 +1,82 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Command } from "commander";
+import type { Logger } from "pino";
+import { openAdapter } from "../../adapters/index.js";
+import { loadConfig, type Config } from "../config.js";
+import { defaultDeps, type RunDeps } from "../context.js";
+import { UsageError } from "../errors.js";
+import { LOG_LEVELS, createLogger, type LogLevel } from "../logger.js";
+
+export interface GlobalOptions {
+  config: string;
+  json?: boolean;
+  logLevel: LogLevel;
+}
+
+/** What a command needs from its process; tests pass their own. */
+export interface CliIO {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+}
+
+export const DEFAULT_CONFIG = "triplicate.yml";
+
+export function addGlobalOptions(cmd: Command, env: NodeJS.ProcessEnv): Command {
+  return cmd
+    .option("-c, --config <file>", "config file", env.TRIPLICATE_CONFIG ?? DEFAULT_CONFIG)
+    .option("--json", "print one JSON report on stdout")
+    .option("--log-level <level>", `log level on stderr (${LOG_LEVELS.join(", ")})`, "info");
+}
+
+export function toolVersion(): string {
+  // dist/src/cli or src/cli: walk up to the package.json that names us.
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8"));
+      if (pkg.name === "triplicate") return pkg.version;
+    } catch {
+      /* keep walking */
+    }
+    dir = path.dirname(dir);
+  }
+  return "0.0.0";
+}
+
+/**
+ * The clock. TRIPLICATE_NOW (an ISO time) pins it, for tests and for
+ * rehearsing a retention plan at a future date; normally it is the wall clock.
+ */
+export function clockFrom(env: NodeJS.ProcessEnv): () => Date {
+  const fixed = env.TRIPLICATE_NOW;
+  if (!fixed) return () => new Date();
+  const t = new Date(fixed);
+  if (Number.isNaN(t.getTime())) throw new UsageError(`TRIPLICATE_NOW="${fixed}" is not an ISO time such as 2026-11-25T02:00:00Z; unset it to use the real clock`);
+  return () => new Date(t);
+}
+
+export function makeLogger(opts: GlobalOptions, io: CliIO): Logger {
+  if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel)) {
+    throw new UsageError(`--log-level ${opts.logLevel} is not one of ${LOG_LEVELS.join(", ")}`);
+  }
+  return createLogger(opts.logLevel, io.stderr);
+}
+
+export async function setup(opts: GlobalOptions, io: CliIO): Promise<{ cfg: Config; deps: RunDeps; logger: Logger }> {
+  const logger = makeLogger(opts, io);
+  const cfg = await loadConfig(opts.config, io.env);
+  const deps = defaultDeps({
+    logger,
+    toolVersion: toolVersion(),
+    clock: clockFrom(io.env),
+    openDestination: (d, o) => openAdapter(d, { logger, dryRun: o.dryRun }),
+  });
+  return { cfg, deps, logger };
+}
+
+export function printJson(io: CliIO, value: unknown): void {
+  io.stdout.write(JSON.stringify(value, null, 2) + "\n");
+}

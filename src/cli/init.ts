@@ -1,0 +1,57 @@
+import { open } from "node:fs/promises";
+import { UsageError } from "../errors.js";
+import { EXIT, type ExitCode } from "../exitCodes.js";
+import type { CliIO } from "./common.js";
+
+/** A starting config with every setting explained; every value here passes validation. */
+export const EXAMPLE_CONFIG = `# triplicate.yml — what to back up, where, and what "safe" means.
+# Strings may use \${ENV_VAR}; keep secrets in the environment, not in this file.
+# Relative paths are relative to this file.
+
+databases:
+  # name: letters, digits, - and _ (it becomes a folder on every destination)
+  - { name: app, path: /var/lib/app/app.db }
+
+destinations:
+  # A folder on a local or mounted disk. 3-2-1 labels default to medium: disk, offsite: false.
+  - name: local
+    type: local
+    path: /backup/sqlite
+    # restic semantics, per destination: keepLast, keepHourly, keepDaily, keepWeekly,
+    # keepMonthly, keepYearly (newest snapshot of each of the N most recent periods, UTC),
+    # keepWithin (e.g. 3d: everything within 3 days of the newest snapshot).
+    # The newest snapshot is never deleted. Without retention, everything is kept.
+    retention: { keepDaily: 7, keepWeekly: 4 }
+  # A second disk, counted as another medium:
+  # - { name: usb, type: local, path: /mnt/usb/sqlite, medium: usb-disk, retention: { keepDaily: 14 } }
+
+# 3-2-1 on verified copies: copies counts the live database plus each verified copy;
+# media counts distinct medium labels; offsite counts destinations with offsite: true.
+# Optional: immutable: 1 and maxErrors: 0 (3-2-1-1-0), maxAge: 26h (freshness).
+policy: { copies: 3, media: 2, offsite: 1 }
+
+# zstd (default when installed), gzip, or none. level: zstd 1-19 (default 3), gzip 1-9 (default 6).
+compression: { algorithm: zstd, level: 3 }
+
+# Where snapshots are staged before shipping (needs room for one compressed and one raw copy).
+# staging: /var/tmp/triplicate
+
+# Interrupted uploads and artifacts without a manifest older than this are removed.
+# leftoverGrace: 24h
+`;
+
+export async function initCommand(flags: { config: string; force?: boolean }, io: CliIO): Promise<ExitCode> {
+  let handle;
+  try {
+    handle = await open(flags.config, flags.force ? "w" : "wx");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") {
+      throw new UsageError(`${flags.config} already exists; not overwriting it (use --force, or --config OTHER_FILE)`);
+    }
+    throw err;
+  }
+  await handle.writeFile(EXAMPLE_CONFIG);
+  await handle.close();
+  io.stdout.write(`wrote ${flags.config}; edit it, then run: triplicate backup --config ${flags.config}\n`);
+  return EXIT.ok;
+}

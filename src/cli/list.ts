@@ -1,0 +1,30 @@
+import { closeAll, openDestinations } from "../context.js";
+import { EXIT, type ExitCode } from "../exitCodes.js";
+import { inventoryDestination, type DestinationInventory } from "../inventory.js";
+import { formatInventory } from "../report.js";
+import { printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
+
+export interface ListFlags extends GlobalOptions {
+  db?: string;
+}
+
+/** Every snapshot on every destination, with its state, read live from the stores. */
+export async function listCommand(flags: ListFlags, io: CliIO): Promise<ExitCode> {
+  const { cfg, deps } = await setup(flags, io);
+  const open = await openDestinations(cfg.destinations, deps, false);
+  let inventories: DestinationInventory[];
+  try {
+    inventories = await Promise.all(
+      [...open.values()].map(({ cfg: d, adapter, error }) =>
+        adapter ? inventoryDestination(adapter, d.name, flags.db ? [flags.db] : undefined) : { destination: d.name, reachable: false, error, copies: [] },
+      ),
+    );
+  } finally {
+    await closeAll(open);
+  }
+  const damaged = inventories.some((i) => !i.reachable || i.copies.some((c) => c.state !== "complete"));
+  const code = inventories.every((i) => !i.reachable) ? EXIT.failed : damaged ? EXIT.degraded : EXIT.ok;
+  if (flags.json) printJson(io, { command: "list", exitCode: code, destinations: inventories });
+  else io.stdout.write(formatInventory(inventories) + "\n");
+  return code;
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from "commander";
+import { AdapterError } from "../../adapters/errors.js";
+import { ConfigError, TriplicateError, UsageError } from "../errors.js";
+import { EXIT, type ExitCode } from "../exitCodes.js";
+import { addGlobalOptions, toolVersion, type CliIO, DEFAULT_CONFIG } from "./common.js";
+import { backupCommand } from "./backup.js";
+import { listCommand } from "./list.js";
+import { pruneCommand } from "./prune.js";
+import { initCommand } from "./init.js";
+
+/**
+ * Parses argv, runs one command, returns its exit code. Never calls
+ * process.exit, so tests can call it in-process.
+ */
+export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
+  let code: ExitCode = EXIT.ok;
+  const program = new Command("triplicate")
+    .description("Back up live SQLite databases with the 3-2-1 rule, and prove it.")
+    .version(toolVersion(), "-V, --version")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .showHelpAfterError("(run triplicate --help for usage)");
+
+  const collect = (v: string, prev: string[]) => [...prev, v];
+
+  addGlobalOptions(program.command("backup").description("snapshot, verify, ship to every destination, judge 3-2-1, apply retention"), io.env)
+    .option("--db <name>", "only this database")
+    .option("--tag <tag>", "tag the snapshot (repeatable; default: manual)", collect, [])
+    .option("--dry-run", "snapshot and verify, but write and delete nothing on destinations")
+    .action(async (o) => void (code = await backupCommand(o, io)));
+
+  addGlobalOptions(program.command("list").description("every snapshot on every destination, with its state"), io.env)
+    .option("--db <name>", "only this database")
+    .action(async (o) => void (code = await listCommand(o, io)));
+
+  addGlobalOptions(program.command("prune").description("apply each destination's retention"), io.env)
+    .option("--dry-run", "print the plan, delete nothing")
+    .action(async (o) => void (code = await pruneCommand(o, io)));
+
+  addGlobalOptions(program.command("init").description(`write a commented example config (default ${DEFAULT_CONFIG})`), io.env)
+    .option("--force", "overwrite an existing file")
+    .action(async (o) => void (code = await initCommand(o, io)));
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return code;
+  } catch (err) {
+    return reportError(err, io);
+  }
+}
+
+function reportError(err: unknown, io: CliIO): ExitCode {
+  if (err instanceof CommanderError) {
+    // --help and --version end here too, with exit code 0.
+    return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  }
+  if (err instanceof ConfigError || err instanceof UsageError) {
+    io.stderr.write(`triplicate: ${err.message}\n`);
+    return EXIT.usage;
+  }
+  const message = err instanceof TriplicateError || err instanceof AdapterError ? err.message : `unexpected error: ${(err as Error)?.stack ?? String(err)}`;
+  io.stderr.write(`triplicate: ${message}\n`);
+  return EXIT.failed;
+}
+
+// Run when executed as the bin (not when imported by tests).
+const invoked = process.argv[1] ? await import("node:fs").then((fs) => fs.realpathSync(process.argv[1])) : "";
+if (invoked && import.meta.url === (await import("node:url")).pathToFileURL(invoked).href) {
+  process.exitCode = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
+}

@@ -1,0 +1,63 @@
+import { stagingDir } from "../backup.js";
+import { closeAll, openDestinations } from "../context.js";
+import { EXIT, type ExitCode } from "../exitCodes.js";
+import { inventoryDestination } from "../inventory.js";
+import { acquireRunLock } from "../lock.js";
+import { applyRetention, describePolicy, type RetentionOutcome } from "../prune.js";
+import { formatRetention } from "../report.js";
+import { printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
+
+export interface PruneFlags extends GlobalOptions {
+  dryRun?: boolean;
+}
+
+interface PruneDestination {
+  destination: string;
+  policy: string;
+  reachable: boolean;
+  error?: string;
+  databases: RetentionOutcome[];
+}
+
+/** Retention alone, per destination, printing what is kept and why. */
+export async function pruneCommand(flags: PruneFlags, io: CliIO): Promise<ExitCode> {
+  const { cfg, deps } = await setup(flags, io);
+  const dryRun = !!flags.dryRun;
+  const release = dryRun ? async () => undefined : await acquireRunLock(stagingDir(cfg));
+  const open = await openDestinations(cfg.destinations, deps, dryRun);
+  const results: PruneDestination[] = [];
+  try {
+    for (const { cfg: dest, adapter, error } of open.values()) {
+      const entry: PruneDestination = { destination: dest.name, policy: describePolicy(dest.retention), reachable: !!adapter, error, databases: [] };
+      results.push(entry);
+      if (!adapter) continue;
+      const inv = await inventoryDestination(adapter, dest.name);
+      if (!inv.reachable) {
+        Object.assign(entry, { reachable: false, error: inv.error });
+        continue;
+      }
+      const dbs = [...new Set(inv.copies.map((c) => c.db))].sort();
+      for (const db of dbs) {
+        entry.databases.push(
+          await applyRetention(adapter, dest.name, db, inv.copies, dest.retention, { now: deps.clock(), dryRun, leftoverGrace: cfg.leftoverGrace }),
+        );
+      }
+    }
+  } finally {
+    await closeAll(open);
+    await release();
+  }
+  const problems = results.some((r) => !r.reachable || r.databases.some((d) => d.errors.length > 0));
+  const code = results.every((r) => !r.reachable) ? EXIT.failed : problems ? EXIT.degraded : EXIT.ok;
+  if (flags.json) {
+    printJson(io, { command: "prune", dryRun, exitCode: code, destinations: results });
+  } else {
+    const lines: string[] = [`triplicate prune${dryRun ? " --dry-run (nothing is deleted)" : ""}`];
+    for (const r of results) {
+      lines.push("", `${r.destination}: ${r.policy}${r.reachable ? "" : `  UNREACHABLE: ${r.error}`}`);
+      for (const d of r.databases) lines.push(`  database ${d.db}`, ...formatRetention(d).map((l) => `    ${l}`));
+    }
+    io.stdout.write(lines.join("\n") + "\n");
+  }
+  return code;
+}

@@ -1,0 +1,34 @@
+/**
+ * Snapshot ids sort by time: `20261125T020000Z-<8 hex>`. The random tail
+ * keeps two runs in the same second apart.
+ */
+export const SNAPSHOT_ID = /^(\d{8}T\d{6}Z)-([0-9a-f]{8})$/;
+
+export function makeSnapshotId(at: Date, randomHex8: string): string {
+  const stamp = at.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+  return `${stamp}-${randomHex8}`;
+}
+
+/** The time encoded in an id, or null when `id` is not one of ours. */
+export function snapshotTime(id: string): Date | null {
+  const m = SNAPSHOT_ID.exec(id);
+  if (!m) return null;
+  const s = m[1];
+  const iso = `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)}T${s.slice(9, 11)}:${s.slice(11, 13)}:${s.slice(13, 15)}Z`;
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/** Keys on storage, relative to a destination root. */
+export const keys = {
+  prefix: (db: string) => `${db}/`,
+  manifest: (db: string, snapshotId: string) => `${db}/${snapshotId}.manifest.json`,
+  artifact: (db: string, snapshotId: string, ext: string) => `${db}/${snapshotId}.sqlite.${ext}`,
+};
+
+/** Recognise our files in a listing: `<db>/<id>.manifest.json` or `<db>/<id>.sqlite.<ext>[.age]`. */
+export function parseKey(key: string): { db: string; snapshotId: string; kind: "manifest" | "artifact" } | null {
+  const m = /^([A-Za-z0-9][A-Za-z0-9_-]{0,62})\/(\d{8}T\d{6}Z-[0-9a-f]{8})\.(manifest\.json|sqlite\.(?:zst|gz|raw)(?:\.age)?)$/.exec(key);
+  if (!m) return null;
+  return { db: m[1], snapshotId: m[2], kind: m[3] === "manifest.json" ? "manifest" : "artifact" };
+}

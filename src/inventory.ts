@@ -1,0 +1,124 @@
+import pLimit from "p-limit";
+import type { ObjectInfo, StorageAdapter } from "../adapters/types.js";
+import { NotFoundError } from "../adapters/errors.js";
+import { describe } from "../adapters/wrap/withLogging.js";
+import { parseKey, snapshotTime } from "./ids.js";
+import { parseManifest, type Manifest } from "./manifest.js";
+import { hashStream } from "../adapters/streams.js";
+
+export type CopyState =
+  | "complete" //            manifest present, artifact present with the manifest's size (and checksum, where the store gives one)
+  | "missing-artifact" //    manifest present, artifact gone
+  | "size-mismatch" //       artifact size differs from the manifest
+  | "checksum-mismatch" //   store's checksum differs from the manifest
+  | "bad-manifest" //        manifest unreadable or invalid
+  | "orphan"; //             artifact without a manifest: not a copy (an interrupted upload)
+
+export interface CopyRecord {
+  destination: string;
+  db: string;
+  snapshotId: string;
+  createdAt: Date;
+  state: CopyState;
+  detail?: string;
+  manifest?: Manifest;
+  manifestKey?: string;
+  artifactKey?: string;
+  artifactSize?: number;
+  modifiedAt?: Date;
+  lockedUntil?: Date;
+}
+
+export interface DestinationInventory {
+  destination: string;
+  adapterId?: string;
+  reachable: boolean;
+  error?: string;
+  copies: CopyRecord[];
+}
+
+export async function readManifest(adapter: StorageAdapter, key: string): Promise<Manifest> {
+  const chunks: Buffer[] = [];
+  for await (const c of await adapter.get(key)) chunks.push(c as Buffer);
+  return parseManifest(Buffer.concat(chunks), key);
+}
+
+/**
+ * What one destination really holds, read from the store itself: every
+ * manifest is fetched and checked against the artifact listed beside it.
+ */
+export async function inventoryDestination(
+  adapter: StorageAdapter,
+  destination: string,
+  dbs?: string[],
+): Promise<DestinationInventory> {
+  const objects: ObjectInfo[] = [];
+  try {
+    for (const prefix of dbs ? dbs.map((d) => `${d}/`) : [""]) {
+      for await (const o of adapter.list(prefix)) objects.push(o);
+    }
+  } catch (err) {
+    return { destination, adapterId: adapter.id, reachable: false, error: describe(err).message, copies: [] };
+  }
+  const byKey = new Map(objects.map((o) => [o.key, o]));
+  const groups = new Map<string, { db: string; snapshotId: string; manifest?: ObjectInfo; artifacts: ObjectInfo[] }>();
+  for (const o of objects) {
+    const k = parseKey(o.key);
+    if (!k) continue; // not ours: never touched, never listed as a copy
+    const id = `${k.db}/${k.snapshotId}`;
+    const g = groups.get(id) ?? { db: k.db, snapshotId: k.snapshotId, artifacts: [] };
+    if (k.kind === "manifest") g.manifest = o;
+    else g.artifacts.push(o);
+    groups.set(id, g);
+  }
+
+  const limit = pLimit(Math.max(1, adapter.capabilities.maxConnections));
+  const copies = await Promise.all(
+    [...groups.values()].map((g) =>
+      limit(async (): Promise<CopyRecord> => {
+        const base = { destination, db: g.db, snapshotId: g.snapshotId, createdAt: snapshotTime(g.snapshotId)! };
+        if (!g.manifest) {
+          const a = g.artifacts[0];
+          return { ...base, state: "orphan", artifactKey: a.key, artifactSize: a.size, modifiedAt: a.modifiedAt, detail: "artifact without a manifest (an interrupted upload)" };
+        }
+        let manifest: Manifest;
+        try {
+          manifest = await readManifest(adapter, g.manifest.key);
+        } catch (err) {
+          return { ...base, state: "bad-manifest", manifestKey: g.manifest.key, modifiedAt: g.manifest.modifiedAt, detail: describe(err).message };
+        }
+        const rec: CopyRecord = {
+          ...base,
+          createdAt: new Date(manifest.createdAt),
+          state: "complete",
+          manifest,
+          manifestKey: g.manifest.key,
+          artifactKey: manifest.artifact.key,
+          modifiedAt: g.manifest.modifiedAt,
+        };
+        let art = byKey.get(manifest.artifact.key);
+        if (art && (art.lockedUntil === undefined || art.sha256 === undefined)) {
+          // Listings rarely carry lock dates or checksums; stat does, where the store has them.
+          art = await adapter.stat(art.key).catch((err) => (err instanceof NotFoundError ? undefined : art));
+        }
+        if (!art) return { ...rec, state: "missing-artifact", detail: `${manifest.artifact.key} is missing` };
+        rec.artifactSize = art.size;
+        rec.lockedUntil = art.lockedUntil;
+        if (art.size !== manifest.artifact.size) {
+          return { ...rec, state: "size-mismatch", detail: `artifact is ${art.size} bytes, manifest says ${manifest.artifact.size}` };
+        }
+        if (art.sha256 && art.sha256 !== manifest.artifact.sha256) {
+          return { ...rec, state: "checksum-mismatch", detail: `store reports sha256 ${art.sha256}, manifest says ${manifest.artifact.sha256}` };
+        }
+        return rec;
+      }),
+    ),
+  );
+  copies.sort((a, b) => a.db.localeCompare(b.db) || a.snapshotId.localeCompare(b.snapshotId));
+  return { destination, adapterId: adapter.id, reachable: true, copies };
+}
+
+/** Reads an object back and hashes it: the proof a copy holds the bytes its manifest names. */
+export async function readBackSha256(adapter: StorageAdapter, key: string, signal?: AbortSignal): Promise<{ sha256: string; size: number }> {
+  return hashStream((await adapter.get(key, signal)) as AsyncIterable<Buffer>);
+}

@@ -1,0 +1,22 @@
+import pino, { type Logger } from "pino";
+import pretty from "pino-pretty";
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * Human logs go to stderr (stdout is for reports and --json): pretty on a
+ * terminal, one JSON object per line otherwise (cron mail, journald, files).
+ * Secrets are redacted by key name as a second line of defence; no code path
+ * is meant to log them in the first place.
+ */
+export function createLogger(level: LogLevel, stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr): Logger {
+  const redact = {
+    paths: ["*.password", "*.secretAccessKey", "*.privateKeyPassphrase", "*.sessionToken", "*.*.password", "*.*.secretAccessKey"],
+    censor: "[redacted]",
+  };
+  if (stream.isTTY) {
+    return pino({ level, redact }, pretty({ destination: stream, colorize: true, translateTime: "SYS:HH:MM:ss", ignore: "pid,hostname", sync: true }));
+  }
+  return pino({ level, redact, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 2, sync: true }));
+}

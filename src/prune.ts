@@ -1,0 +1,106 @@
+import type { StorageAdapter } from "../adapters/types.js";
+import { describe } from "../adapters/wrap/withLogging.js";
+import type { RetentionPolicy } from "./config.js";
+import type { Duration } from "./duration.js";
+import { subtractDuration } from "./duration.js";
+import type { CopyRecord } from "./inventory.js";
+import { hasRules, planRetention } from "./retention.js";
+
+export interface RetentionOutcome {
+  destination: string;
+  db: string;
+  dryRun: boolean;
+  kept: { snapshotId: string; reasons: string[] }[];
+  deleted: { snapshotId: string; keys: string[] }[];
+  /** Damaged copies are left for a human to look at; they never count as kept. */
+  leftDamaged: { snapshotId: string; state: string; detail?: string }[];
+  orphansDeleted: string[];
+  orphansWaiting: string[];
+  temporarySwept: string[];
+  errors: string[];
+}
+
+export interface RetentionContext {
+  now: Date;
+  dryRun: boolean;
+  leftoverGrace: Duration;
+}
+
+/**
+ * Applies one destination's retention to one database's copies there.
+ * Only complete copies take part; the newest is always kept, and so is any
+ * copy still under Object Lock. A deletion removes the manifest first (the
+ * copy stops counting at once), then the artifact it names, never anything
+ * else. Artifacts without a manifest and interrupted uploads are removed
+ * only once older than `leftoverGrace`.
+ */
+export async function applyRetention(
+  adapter: StorageAdapter,
+  destination: string,
+  db: string,
+  copies: CopyRecord[],
+  policy: RetentionPolicy | undefined,
+  ctx: RetentionContext,
+): Promise<RetentionOutcome> {
+  const out: RetentionOutcome = {
+    destination, db, dryRun: ctx.dryRun, kept: [], deleted: [], leftDamaged: [], orphansDeleted: [], orphansWaiting: [], temporarySwept: [], errors: [],
+  };
+  const mine = copies.filter((c) => c.db === db);
+  const complete = mine.filter((c) => c.state === "complete");
+  const plan = planRetention(
+    complete.map((c) => ({
+      snapshotId: c.snapshotId,
+      createdAt: c.createdAt,
+      protectedBecause: c.lockedUntil && c.lockedUntil > ctx.now ? `under Object Lock until ${c.lockedUntil.toISOString()}` : undefined,
+    })),
+    policy,
+  );
+  const byId = new Map(complete.map((c) => [c.snapshotId, c]));
+  for (const d of plan) {
+    if (d.keep) {
+      out.kept.push({ snapshotId: d.snapshotId, reasons: d.reasons });
+      continue;
+    }
+    const c = byId.get(d.snapshotId)!;
+    const keys = [c.manifestKey!, c.artifactKey!];
+    try {
+      if (!ctx.dryRun) for (const k of keys) await adapter.delete(k);
+      out.deleted.push({ snapshotId: d.snapshotId, keys });
+    } catch (err) {
+      out.errors.push(`could not delete ${d.snapshotId}: ${describe(err).message}`);
+    }
+  }
+  for (const c of mine) {
+    if (c.state === "complete" || c.state === "orphan") continue;
+    out.leftDamaged.push({ snapshotId: c.snapshotId, state: c.state, detail: c.detail });
+  }
+
+  const cutoff = subtractDuration(ctx.now, ctx.leftoverGrace);
+  for (const c of mine.filter((m) => m.state === "orphan")) {
+    if (c.modifiedAt && c.modifiedAt < cutoff) {
+      try {
+        if (!ctx.dryRun) await adapter.delete(c.artifactKey!);
+        out.orphansDeleted.push(c.artifactKey!);
+      } catch (err) {
+        out.errors.push(`could not delete leftover ${c.artifactKey}: ${describe(err).message}`);
+      }
+    } else {
+      out.orphansWaiting.push(c.artifactKey!);
+    }
+  }
+  try {
+    // Temp files carry the real write time, so this compares with the wall clock, not an injected one.
+    if (!ctx.dryRun) out.temporarySwept = await adapter.sweepTemporary(`${db}/`, subtractDuration(new Date(), ctx.leftoverGrace));
+  } catch (err) {
+    out.errors.push(`could not sweep temporary files: ${describe(err).message}`);
+  }
+  return out;
+}
+
+export function describePolicy(policy: RetentionPolicy | undefined): string {
+  if (!hasRules(policy)) return "keep everything (no retention policy)";
+  return Object.entries(policy)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${typeof v === "object" ? (v as Duration).text : v}`)
+    .join(", ");
+}

@@ -1,0 +1,148 @@
+import Database from "better-sqlite3";
+import { createHash } from "node:crypto";
+import { access, mkdir, rm } from "node:fs/promises";
+import path from "node:path";
+import { SnapshotError, VerificationError } from "./errors.js";
+
+/** What the manifest records about the database inside a snapshot. */
+export interface SqliteFacts {
+  pageSize: number;
+  pageCount: number;
+  /** Journal mode of the live source (the snapshot itself is switched to `delete`). */
+  journalMode: string;
+  userVersion: number;
+  schemaSha256: string;
+  rowCounts: Record<string, number>;
+}
+
+export interface Snapshot {
+  /** Staging file holding the consistent copy. */
+  path: string;
+  facts: SqliteFacts;
+  durationMs: number;
+}
+
+/**
+ * Pages copied per backup step. Because we hold a read transaction on the
+ * source for the whole copy, other connections' commits cannot restart the
+ * backup (they land after our snapshot), so steps can be small enough to keep
+ * the event loop turning. 4096 pages = 16 MiB at the default page size.
+ */
+const PAGES_PER_STEP = 4096;
+
+/**
+ * A consistent online copy of a live database with the SQLite backup API.
+ *
+ * One read transaction is held on the source connection from the row counts
+ * to the end of the copy, so counts and copy are the same point in time and
+ * committed data still in the -wal file is included. In WAL mode writers keep
+ * committing meanwhile; in rollback-journal mode they wait (busy_timeout) for
+ * the duration of the copy, which is what any consistent copy costs there.
+ */
+export async function takeSnapshot(dbName: string, sourcePath: string, stagingFile: string): Promise<Snapshot> {
+  const started = performance.now();
+  try {
+    await access(sourcePath);
+  } catch (err) {
+    throw new SnapshotError(dbName, `source ${sourcePath} does not exist or cannot be read; check databases[].path`, { cause: err });
+  }
+  await mkdir(path.dirname(stagingFile), { recursive: true });
+  await removeStaged(stagingFile);
+
+  let source: Database.Database;
+  try {
+    source = new Database(sourcePath, { readonly: true, fileMustExist: true });
+    source.pragma("busy_timeout = 10000");
+  } catch (err) {
+    throw new SnapshotError(dbName, `cannot open ${sourcePath}: ${(err as Error).message}`, { cause: err });
+  }
+
+  let journalMode: string;
+  let sourceCounts: Record<string, number>;
+  try {
+    journalMode = String(source.pragma("journal_mode", { simple: true }));
+    source.exec("BEGIN");
+    // The first read starts the read transaction that pins this snapshot.
+    sourceCounts = countRows(source);
+    await source.backup(stagingFile, { progress: () => PAGES_PER_STEP });
+    source.exec("COMMIT");
+  } catch (err) {
+    if (source.inTransaction) source.exec("ROLLBACK");
+    source.close();
+    await removeStaged(stagingFile);
+    throw new SnapshotError(dbName, `snapshot of ${sourcePath} failed: ${(err as Error).message}`, { cause: err });
+  }
+  source.close();
+
+  try {
+    const facts = verifySnapshot(dbName, stagingFile, sourceCounts, journalMode);
+    return { path: stagingFile, facts, durationMs: Math.round(performance.now() - started) };
+  } catch (err) {
+    await removeStaged(stagingFile);
+    throw err;
+  }
+}
+
+/**
+ * Checks the copy on its own: integrity, foreign keys, and the same row
+ * counts as the source had in the copied transaction. Also makes the copy a
+ * plain rollback-journal file, so a restore never needs -wal/-shm files.
+ */
+export function verifySnapshot(dbName: string, file: string, expectedCounts: Record<string, number>, sourceJournalMode: string): SqliteFacts {
+  const db = new Database(file, { fileMustExist: true });
+  try {
+    db.pragma("journal_mode = DELETE");
+    const failures: string[] = [];
+    const integrity = db.pragma("integrity_check(20)", { simple: false }) as { integrity_check: string }[];
+    const problems = integrity.map((r) => r.integrity_check).filter((m) => m !== "ok");
+    if (problems.length) failures.push(`integrity_check: ${problems.slice(0, 5).join(" | ")}`);
+    const fk = db.pragma("foreign_key_check") as { table: string; parent: string; rowid: number }[];
+    if (fk.length) {
+      failures.push(`foreign_key_check: ${fk.length} row(s) point at missing parents (first: ${fk[0].table} rowid ${fk[0].rowid} → ${fk[0].parent})`);
+    }
+    let counts: Record<string, number> = {};
+    if (!problems.length) {
+      counts = countRows(db);
+      for (const [table, n] of Object.entries(expectedCounts)) {
+        if (counts[table] !== n) failures.push(`row count of ${table}: source ${n}, snapshot ${counts[table] ?? "missing"}`);
+      }
+    }
+    if (failures.length) throw new VerificationError(dbName, failures);
+    return {
+      pageSize: Number(db.pragma("page_size", { simple: true })),
+      pageCount: Number(db.pragma("page_count", { simple: true })),
+      journalMode: sourceJournalMode,
+      userVersion: Number(db.pragma("user_version", { simple: true })),
+      schemaSha256: schemaHash(db),
+      rowCounts: counts,
+    };
+  } catch (err) {
+    if (err instanceof VerificationError) throw err;
+    throw new VerificationError(dbName, [(err as Error).message], { cause: err });
+  } finally {
+    db.close();
+  }
+}
+
+/** Row count of every user table (not views, not sqlite_ internals, not virtual tables). */
+export function countRows(db: Database.Database): Record<string, number> {
+  const tables = db
+    .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name")
+    .pluck()
+    .all() as string[];
+  const counts: Record<string, number> = {};
+  for (const t of tables) {
+    counts[t] = Number(db.prepare(`SELECT count(*) FROM "${t.replaceAll('"', '""')}"`).pluck().get());
+  }
+  return counts;
+}
+
+/** SHA-256 over the schema's SQL, in a stable order, so a changed schema is visible across snapshots. */
+export function schemaHash(db: Database.Database): string {
+  const rows = db.prepare("SELECT type, name, tbl_name, coalesce(sql, '') AS sql FROM sqlite_schema ORDER BY type, name").all();
+  return createHash("sha256").update(JSON.stringify(rows)).digest("hex");
+}
+
+export async function removeStaged(file: string): Promise<void> {
+  await Promise.all(["", "-journal", "-wal", "-shm"].map((s) => rm(file + s, { force: true })));
+}
