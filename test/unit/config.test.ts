@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config.js";
+import { ConfigError } from "../../src/errors.js";
+import { EXAMPLE_CONFIG } from "../../src/cli/init.js";
+import { parseDuration } from "../../src/duration.js";
+
+const good = `
+databases: [{ name: app, path: ./app.db }]
+destinations:
+  - { name: local, type: local, path: ./backups, retention: { keepDaily: 7, keepWithin: 2w } }
+`;
+
+function problems(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    parseConfig(yaml, "/etc/triplicate/t.yml", env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems.length ? (err as ConfigError).problems : [(err as Error).message];
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("config", () => {
+  it("loads a minimal config with defaults, resolving paths from the config's folder", () => {
+    const cfg = parseConfig(good, "/etc/triplicate/t.yml", {});
+    expect(cfg.databases[0].path).toBe("/etc/triplicate/app.db");
+    expect(cfg.destinations[0]).toMatchObject({ type: "local", path: "/etc/triplicate/backups" });
+    expect(cfg.policy).toEqual({ copies: 3, media: 2, offsite: 1 });
+    expect(cfg.destinations[0].retention?.keepWithin?.ms).toBe(14 * 86_400_000);
+  });
+
+  it("accepts the example written by init", () => {
+    expect(() => parseConfig(EXAMPLE_CONFIG, "/x/triplicate.yml", {})).not.toThrow();
+  });
+
+  it("interpolates ${ENV} and names the field of a missing variable", () => {
+    const yaml = good.replace("./backups", '"${BACKUP_ROOT}/x"');
+    expect(parseConfig(yaml, "/t.yml", { BACKUP_ROOT: "/srv" }).destinations[0]).toMatchObject({ path: "/srv/x" });
+    expect(problems(yaml)).toEqual([expect.stringMatching(/destinations\[0\]\.path: environment variable BACKUP_ROOT is not set/)]);
+    expect(parseConfig(good.replace("./backups", () => '"/b/$${LITERAL}"'), "/t.yml", {}).destinations[0]).toMatchObject({ path: "/b/${LITERAL}" });
+  });
+
+  it.each([
+    ["a database name that could escape a destination root", good.replace("name: app", "name: ../etc"), /databases\[0\]\.name \(in databases "\.\.\/etc"\): database name may only use letters/],
+    ["a destination name with a slash", good.replace("name: local", "name: a/b"), /destinations\[0\]\.name/],
+    ["an unknown setting, named with its entry", good.replace("type: local,", "type: local, pth: x,"), /destinations\[0\] \(in destinations "local"\): unknown setting\(s\) "pth"/],
+    ["an unknown destination type", good.replace("type: local", "type: ftp"), /type must be one of: local/],
+    ["a duplicate database name", good.replace("databases: [{ name: app, path: ./app.db }]", "databases: [{ name: app, path: ./a.db }, { name: app, path: ./b.db }]"), /"app" is used twice/],
+    ["a negative keep count", good.replace("keepDaily: 7", "keepDaily: -1"), /keepDaily must be 0 or more/],
+    ["an ambiguous duration", good.replace("keepWithin: 2w", "keepWithin: 30m"), /'m' is ambiguous; write 'mo' for months or 'min' for minutes/],
+    ["no destinations", "databases: [{ name: app, path: ./app.db }]\ndestinations: []\n", /list at least one destination/],
+    ["a missing path", good.replace(", path: ./app.db", ""), /databases\[0\]\.path \(in databases "app"\): missing; add it/],
+  ])("refuses %s with a message that names the field", (_name, yaml, pattern) => {
+    expect(problems(yaml).join("\n")).toMatch(pattern);
+  });
+
+  it("reports bad YAML as YAML", () => {
+    expect(problems("databases: [")[0]).toMatch(/not valid YAML|Flow sequence/);
+  });
+});
+
+describe("durations", () => {
+  it("parses sums of units", () => {
+    expect(parseDuration("1y6mo")).toMatchObject({ years: 1, months: 6, ms: 0 });
+    expect(parseDuration("26h").ms).toBe(26 * 3_600_000);
+    expect(parseDuration("1d12h").ms).toBe(36 * 3_600_000);
+    expect(() => parseDuration("soon")).toThrow(/not a duration/);
+  });
+});
