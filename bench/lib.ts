@@ -1,0 +1,89 @@
+import Database from "better-sqlite3";
+import { spawnSync } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const BIN = path.join(ROOT, "dist/src/cli/main.js");
+
+export interface Measure {
+  seconds: number;
+  peakRssMB: number;
+}
+
+/** Parses `--name value` flags. */
+export function flag(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+export function requireTools(tools: Record<string, string>): void {
+  const missing = Object.entries(tools).filter(([bin]) => spawnSync("sh", ["-c", `command -v ${bin}`]).status !== 0);
+  if (missing.length) {
+    console.error(`bench needs: ${missing.map(([b]) => b).join(", ")}. Install with: apt-get install -y ${[...new Set(missing.map(([, p]) => p))].join(" ")}`);
+    process.exit(2);
+  }
+}
+
+/**
+ * Runs a command as a whole process under GNU time: wall seconds and the
+ * peak RSS of the biggest process it waited for.
+ */
+export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Measure & { stdout: string } {
+  const r = spawnSync("/usr/bin/time", ["-f", "TIME %e %M", cmd, ...args], { env, encoding: "utf8", maxBuffer: 64 << 20 });
+  const m = /TIME ([\d.]+) (\d+)/.exec(r.stderr ?? "");
+  if (r.status !== 0 || !m) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}):\n${r.stderr}`);
+  return { seconds: Number(m[1]), peakRssMB: Math.round(Number(m[2]) / 1024), stdout: r.stdout };
+}
+
+/** Reads a file once so every contender starts from a warm page cache. */
+export function warm(file: string): void {
+  spawnSync("sh", ["-c", `cat '${file}' > /dev/null`]);
+}
+
+/**
+ * A database of about `mb` MiB, shaped like real application data: a text
+ * column that compresses well and a blob that does not (~60% compressible).
+ * Reused across runs when it already has the size.
+ */
+export function ensureDatabase(file: string, mb: number): void {
+  if (existsSync(file) && Math.abs(statSync(file).size / 2 ** 20 - mb) < mb * 0.05) return;
+  spawnSync("rm", ["-f", file, `${file}-wal`, `${file}-shm`]);
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  db.exec("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, note TEXT, payload BLOB); CREATE INDEX items_name ON items(name);");
+  const ins = db.prepare("INSERT INTO items (name, note, payload) VALUES (?, ?, randomblob(600))");
+  const note = "status=ok; region=eu-west; owner=team-storage; ".repeat(12);
+  let i = 0;
+  while (statSync(file).size + (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0) < mb * 2 ** 20) {
+    db.transaction(() => {
+      for (let k = 0; k < 20_000; k++, i++) ins.run(`item-${i % 100_000}`, note + i);
+    })();
+    db.pragma("wal_checkpoint(TRUNCATE)");
+  }
+  db.close();
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+export function printTable(rows: Record<string, string | number>[]): void {
+  const cols = Object.keys(rows[0]);
+  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(width[i])).join("  ");
+  console.log(line(cols));
+  console.log(line(width.map((w) => "-".repeat(w))));
+  for (const r of rows) console.log(line(cols.map((c) => String(r[c]))));
+}
+
+export async function writeResult(name: string, data: unknown): Promise<string> {
+  const dir = path.join(ROOT, "bench/results");
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, `${name}.json`);
+  await writeFile(file, JSON.stringify(data, null, 2) + "\n");
+  return file;
+}
