@@ -10,9 +10,13 @@ import { withTimeout } from "./wrap/withTimeout.js";
 
 type Factory<C extends DestinationConfig> = (config: C, deps: AdapterDeps) => Promise<StorageAdapter>;
 
-/** Every destination kind, in one visible list. */
+/**
+ * Every destination kind, in one visible list. Network adapters load on
+ * first use, so a run that only uses local folders never loads their SDKs.
+ */
 export const adapterFactories: { [K in DestinationConfig["type"]]: Factory<Extract<DestinationConfig, { type: K }>> } = {
   local: (c, deps) => createLocalAdapter({ path: c.path }, deps),
+  s3: async (c, deps) => (await import("./s3.js")).createS3Adapter(c, deps),
 };
 
 export interface OpenOptions {

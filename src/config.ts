@@ -5,6 +5,7 @@ import { parseDocument } from "yaml";
 import { z } from "zod";
 import { ConfigError } from "./errors.js";
 import { parseDuration, type Duration } from "./duration.js";
+import { s3OptionsSchema, checkS3Options } from "../adapters/s3Options.js";
 
 /**
  * Names end up as folder names on every destination, so they are held to a
@@ -65,9 +66,13 @@ export const localDestinationSchema = z.strictObject({
   path: z.string().min(1, { error: "path must name a folder" }),
 });
 
-export const destinationSchema = z.discriminatedUnion("type", [localDestinationSchema], {
+export const s3DestinationSchema = z
+  .strictObject({ ...destinationCommon, type: z.literal("s3"), ...s3OptionsSchema })
+  .superRefine(checkS3Options);
+
+export const destinationSchema = z.discriminatedUnion("type", [localDestinationSchema, s3DestinationSchema], {
   error: (issue) =>
-    issue.code === "invalid_union" ? `type must be one of: local (got ${JSON.stringify((issue.input as { type?: unknown })?.type)})` : undefined,
+    issue.code === "invalid_union" ? `type must be one of: local, sftp, s3 (got ${JSON.stringify((issue.input as { type?: unknown })?.type)})` : undefined,
 });
 
 const databaseSchema = z.strictObject({
@@ -116,6 +121,7 @@ function unique(names: string[], field: string, ctx: z.RefinementCtx): void {
 export type Config = z.infer<typeof configSchema> & { configPath: string };
 export type DestinationConfig = z.infer<typeof destinationSchema>;
 export type LocalDestinationConfig = z.infer<typeof localDestinationSchema>;
+export type S3DestinationConfig = z.infer<typeof s3DestinationSchema>;
 export type DatabaseConfig = z.infer<typeof databaseSchema>;
 export type PolicyConfig = z.infer<typeof policySchema>;
 export type CompressionConfig = z.infer<typeof compressionSchema>;
@@ -123,6 +129,7 @@ export type CompressionConfig = z.infer<typeof compressionSchema>;
 /** Defaults for the 3-2-1 labels, overridable per destination. */
 export const DESTINATION_DEFAULTS: Record<DestinationConfig["type"], { medium: string; offsite: boolean; restorePriority: number }> = {
   local: { medium: "disk", offsite: false, restorePriority: 10 },
+  s3: { medium: "object-storage", offsite: true, restorePriority: 30 },
 };
 
 export function mediumOf(d: DestinationConfig): string {

@@ -44,7 +44,7 @@ describe("config", () => {
     ["a database name that could escape a destination root", good.replace("name: app", "name: ../etc"), /databases\[0\]\.name \(in databases "\.\.\/etc"\): database name may only use letters/],
     ["a destination name with a slash", good.replace("name: local", "name: a/b"), /destinations\[0\]\.name/],
     ["an unknown setting, named with its entry", good.replace("type: local,", "type: local, pth: x,"), /destinations\[0\] \(in destinations "local"\): unknown setting\(s\) "pth"/],
-    ["an unknown destination type", good.replace("type: local", "type: ftp"), /type must be one of: local/],
+    ["an unknown destination type", good.replace("type: local", "type: ftp"), /type must be one of: local, sftp, s3/],
     ["a duplicate database name", good.replace("databases: [{ name: app, path: ./app.db }]", "databases: [{ name: app, path: ./a.db }, { name: app, path: ./b.db }]"), /"app" is used twice/],
     ["a negative keep count", good.replace("keepDaily: 7", "keepDaily: -1"), /keepDaily must be 0 or more/],
     ["an ambiguous duration", good.replace("keepWithin: 2w", "keepWithin: 30m"), /'m' is ambiguous; write 'mo' for months or 'min' for minutes/],
