@@ -8,6 +8,8 @@ import { backupCommand } from "./backup.js";
 import { listCommand } from "./list.js";
 import { pruneCommand } from "./prune.js";
 import { initCommand } from "./init.js";
+import { restoreCommand } from "./restore.js";
+import { verifyCommand } from "./verify.js";
 
 /**
  * Parses argv, runs one command, returns its exit code. Never calls
@@ -37,6 +39,18 @@ export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
   addGlobalOptions(program.command("prune").description("apply each destination's retention"), io.env)
     .option("--dry-run", "print the plan, delete nothing")
     .action(async (o) => void (code = await pruneCommand(o, io)));
+
+  addGlobalOptions(program.command("restore").argument("<db>", "database name").description("restore a database from whichever copy survives"), io.env)
+    .option("--to <path>", "where to put it (default: the configured path of DB)")
+    .option("--at <time>", "newest snapshot at or before this ISO time or age (2d, 36h); default now")
+    .option("--from <destination>", "only this destination")
+    .option("--force", "replace a database that has a live -wal file (it is moved aside, not deleted)")
+    .action(async (db, o) => void (code = await restoreCommand(db, o, io)));
+
+  addGlobalOptions(program.command("verify").description("check every copy against its manifest; --deep does a full restore test"), io.env)
+    .option("--db <name>", "only this database")
+    .option("--deep", "download the newest copy of each database from each destination and test-restore it")
+    .action(async (o) => void (code = await verifyCommand(o, io)));
 
   addGlobalOptions(program.command("init").description(`write a commented example config (default ${DEFAULT_CONFIG})`), io.env)
     .option("--force", "overwrite an existing file")

@@ -1,0 +1,34 @@
+import { runRestore, type RestoreReport } from "../restore.js";
+import type { ExitCode } from "../exitCodes.js";
+import { formatBytes } from "../format.js";
+import { printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
+
+export interface RestoreFlags extends GlobalOptions {
+  to?: string;
+  at?: string;
+  from?: string;
+  force?: boolean;
+}
+
+export async function restoreCommand(db: string, flags: RestoreFlags, io: CliIO): Promise<ExitCode> {
+  const { cfg, deps } = await setup(flags, io);
+  const report = await runRestore(cfg, { db, to: flags.to, at: flags.at, from: flags.from, force: !!flags.force }, deps);
+  if (flags.json) printJson(io, report);
+  else io.stdout.write(formatRestore(report) + "\n");
+  return report.exitCode;
+}
+
+export function formatRestore(r: RestoreReport): string {
+  const lines = [`triplicate restore ${r.db} → ${r.target}`];
+  for (const u of r.unreachable) lines.push(`  unreachable: ${u.destination}: ${u.error}`);
+  for (const a of r.attempts) lines.push(`  ${a.ok ? "ok    " : "FAILED"} ${a.snapshotId} from ${a.destination}${a.ok ? ` (${formatBytes(a.bytes ?? 0)}, ${a.durationMs} ms)` : `: ${a.reason}`}`);
+  if (r.restored) {
+    lines.push(`RESTORED snapshot ${r.restored.snapshotId} (taken ${r.restored.createdAt}) from ${r.restored.destination} in ${(r.durationMs / 1000).toFixed(1)} s`);
+    lines.push(`  sha256 ${r.restored.sha256}; integrity_check ok; row counts match the manifest`);
+    if (r.fellBack) lines.push(`  WARNING: this is OLDER than the newest snapshot at or before ${r.at} (${r.newestSnapshotId}), whose copies all failed`);
+    for (const m of r.movedAside) lines.push(`  the previous file was kept as ${m}`);
+  } else {
+    lines.push(`NOTHING RESTORED: ${r.error}`);
+  }
+  return lines.join("\n");
+}

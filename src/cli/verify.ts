@@ -1,0 +1,28 @@
+import { runVerify, type VerifyReport } from "../verify.js";
+import type { ExitCode } from "../exitCodes.js";
+import { printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
+
+export interface VerifyFlags extends GlobalOptions {
+  db?: string;
+  deep?: boolean;
+}
+
+export async function verifyCommand(flags: VerifyFlags, io: CliIO): Promise<ExitCode> {
+  const { cfg, deps } = await setup(flags, io);
+  const report = await runVerify(cfg, { db: flags.db, deep: !!flags.deep }, deps);
+  if (flags.json) printJson(io, report);
+  else io.stdout.write(formatVerify(report) + "\n");
+  return report.exitCode;
+}
+
+function formatVerify(r: VerifyReport): string {
+  const lines = [`triplicate verify${r.deep ? " --deep" : ""}: ${r.errors} error(s)`];
+  for (const d of r.destinations) {
+    lines.push(`${d.destination}${d.reachable ? "" : `  UNREACHABLE: ${d.error}`}`);
+    for (const c of d.copies) {
+      const deep = c.deep ? (c.deep.ok ? `  deep check ok (${c.deep.durationMs} ms)` : `  DEEP CHECK FAILED: ${c.deep.reason}`) : "";
+      lines.push(`  ${c.db.padEnd(12)} ${c.snapshotId}  ${c.state.padEnd(17)}${c.detail ? ` ${c.detail}` : ""}${deep}`);
+    }
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,220 @@
+import { constants as fsc } from "node:fs";
+import { access, mkdir, open, rename, rm, stat } from "node:fs/promises";
+import path from "node:path";
+import { restorePriorityOf, type Config, type DestinationConfig } from "./config.js";
+import { closeAll, openDestinations, type RunDeps } from "./context.js";
+import { TriplicateError, UsageError } from "./errors.js";
+import { EXIT, type ExitCode } from "./exitCodes.js";
+import { inventoryDestination, type CopyRecord } from "./inventory.js";
+import { fetchAndCheckCopy } from "./restoreCopy.js";
+import { parseDuration, subtractDuration } from "./duration.js";
+import { hashStream } from "../adapters/streams.js";
+import { createReadStream } from "node:fs";
+import type { StorageAdapter } from "../adapters/types.js";
+
+export interface RestoreOptions {
+  db: string;
+  to?: string;
+  /** ISO time or a relative age such as 2d; default now. */
+  at?: string;
+  from?: string;
+  force: boolean;
+}
+
+export interface RestoreAttempt {
+  snapshotId: string;
+  destination: string;
+  ok: boolean;
+  reason?: string;
+  bytes?: number;
+  durationMs?: number;
+}
+
+export interface RestoreReport {
+  command: "restore";
+  exitCode: ExitCode;
+  db: string;
+  target: string;
+  at: string;
+  /** Newest snapshot at or before `at` that any reachable destination lists. */
+  newestSnapshotId?: string;
+  restored?: {
+    snapshotId: string;
+    createdAt: string;
+    destination: string;
+    bytes: number;
+    sha256: string;
+    rowCounts: Record<string, number>;
+  };
+  /** True when an older snapshot than the newest had to be used. */
+  fellBack: boolean;
+  movedAside: string[];
+  attempts: RestoreAttempt[];
+  unreachable: { destination: string; error: string }[];
+  /** Wall time from start to the database in place: the RTO of this restore. */
+  durationMs: number;
+  error?: string;
+}
+
+export class RestoreError extends TriplicateError {}
+
+/** `--at`: an ISO time, or an age like `2d` / `36h` counted back from now. */
+export function resolveAt(at: string | undefined, now: Date): Date {
+  if (!at) return now;
+  if (/^\d+(y|mo|w|d|h|min|s)/.test(at)) {
+    try {
+      return subtractDuration(now, parseDuration(at));
+    } catch (err) {
+      throw new UsageError(`--at ${at}: ${(err as Error).message}`);
+    }
+  }
+  const t = new Date(at);
+  if (Number.isNaN(t.getTime())) throw new UsageError(`--at ${at} is neither an ISO time (2026-11-25T02:00:00Z) nor an age (2d, 36h)`);
+  return t;
+}
+
+/**
+ * Restores DB from whichever copy survives: newest snapshot at or before
+ * `at`, its copies in restore-priority order, each proven (hashes,
+ * integrity, row counts) before it replaces anything. Falls back to the next
+ * copy, then to older snapshots, and says so.
+ */
+export async function runRestore(cfg: Config, opts: RestoreOptions, deps: RunDeps): Promise<RestoreReport> {
+  const started = performance.now();
+  const log = deps.logger.child({ db: opts.db });
+  const configured = cfg.databases.find((d) => d.name === opts.db);
+  const target = path.resolve(opts.to ?? configured?.path ?? "");
+  if (!opts.to && !configured) {
+    throw new UsageError(`database ${opts.db} is not in ${cfg.configPath}; say where to put it with --to PATH`);
+  }
+  const at = resolveAt(opts.at, deps.clock());
+  let destinations: DestinationConfig[] = cfg.destinations;
+  if (opts.from) {
+    destinations = cfg.destinations.filter((d) => d.name === opts.from);
+    if (!destinations.length) throw new UsageError(`--from ${opts.from}: no such destination; configured: ${cfg.destinations.map((d) => d.name).join(", ")}`);
+  }
+  await preflightTarget(target, opts.force);
+
+  const report: RestoreReport = {
+    command: "restore", exitCode: EXIT.failed, db: opts.db, target, at: at.toISOString(), fellBack: false, movedAside: [], attempts: [], unreachable: [], durationMs: 0,
+  };
+  const open = await openDestinations(destinations, deps, false);
+  try {
+    const listed = await Promise.all(
+      [...open.values()].map(async ({ cfg: d, adapter, error }) => {
+        if (!adapter) return { d, adapter, copies: [] as CopyRecord[], error };
+        const inv = await inventoryDestination(adapter, d.name, [opts.db]);
+        return { d, adapter, copies: inv.copies, error: inv.reachable ? undefined : inv.error };
+      }),
+    );
+    for (const l of listed) if (l.error) report.unreachable.push({ destination: l.d.name, error: l.error });
+
+    // Every snapshot any reachable destination knows of (with a manifest), newest first.
+    const snapshots = new Map<string, { createdAt: Date; copies: { copy: CopyRecord; adapter: StorageAdapter; dest: DestinationConfig }[] }>();
+    for (const l of listed) {
+      for (const c of l.copies) {
+        if (c.state === "orphan" || c.createdAt > at) continue;
+        const entry = snapshots.get(c.snapshotId) ?? { createdAt: c.createdAt, copies: [] };
+        entry.copies.push({ copy: c, adapter: l.adapter!, dest: l.d });
+        snapshots.set(c.snapshotId, entry);
+      }
+    }
+    const order = [...snapshots.entries()].sort((a, b) => b[0].localeCompare(a[0]));
+    report.newestSnapshotId = order[0]?.[0];
+    if (!order.length) {
+      throw new RestoreError(`no snapshot of ${opts.db} at or before ${at.toISOString()} on ${report.unreachable.length ? "the reachable destinations" : "any destination"}`);
+    }
+
+    const temp = path.join(path.dirname(target), `.${path.basename(target)}.restore-${process.pid}-${deps.randomHex(4)}`);
+    for (const [snapshotId, entry] of order) {
+      const copies = entry.copies.sort((a, b) => restorePriorityOf(a.dest) - restorePriorityOf(b.dest) || destinations.indexOf(a.dest) - destinations.indexOf(b.dest));
+      for (const { copy, adapter, dest } of copies) {
+        if (copy.state !== "complete" || !copy.manifest) {
+          report.attempts.push({ snapshotId, destination: dest.name, ok: false, reason: `${copy.state}: ${copy.detail ?? ""}`.trim() });
+          log.warn({ snapshotId, destination: dest.name, state: copy.state }, `skipping the copy on ${dest.name}: ${copy.state}`);
+          continue;
+        }
+        try {
+          log.info({ snapshotId, destination: dest.name }, `restoring from ${dest.name}`);
+          const checked = await fetchAndCheckCopy(adapter, copy.manifest, temp);
+          report.attempts.push({ snapshotId, destination: dest.name, ok: true, bytes: checked.bytes, durationMs: checked.durationMs });
+          report.movedAside = await placeAtomically(temp, target, deps.clock());
+          report.restored = {
+            snapshotId, createdAt: copy.manifest.createdAt, destination: dest.name, bytes: checked.bytes,
+            sha256: (await hashStream(createReadStream(target))).sha256, rowCounts: copy.manifest.sqlite.rowCounts,
+          };
+          report.fellBack = snapshotId !== report.newestSnapshotId;
+          report.exitCode = report.fellBack ? EXIT.degraded : EXIT.ok;
+          if (report.fellBack) log.warn({ snapshotId, newest: report.newestSnapshotId }, `every copy of ${report.newestSnapshotId} failed; restored the OLDER snapshot ${snapshotId}`);
+          return report;
+        } catch (err) {
+          const reason = (err as Error).message;
+          report.attempts.push({ snapshotId, destination: dest.name, ok: false, reason });
+          log.warn({ snapshotId, destination: dest.name, reason }, `copy on ${dest.name} failed; trying the next one`);
+        }
+      }
+    }
+    throw new RestoreError(`every copy of every snapshot of ${opts.db} at or before ${at.toISOString()} failed; nothing was changed at ${target}`);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    report.error = (err as Error).message;
+    return report;
+  } finally {
+    await closeAll(open);
+    report.durationMs = Math.round(performance.now() - started);
+  }
+}
+
+/**
+ * Before downloading anything: the folder must take a new file, and a live
+ * database in WAL mode is not replaced without --force (its -wal file holds
+ * commits a running application may still be adding to).
+ */
+async function preflightTarget(target: string, force: boolean): Promise<void> {
+  const dir = path.dirname(target);
+  try {
+    await mkdir(dir, { recursive: true });
+    const probe = path.join(dir, `.triplicate-write-test-${process.pid}`);
+    const h = await open(probe, fsc.O_CREAT | fsc.O_EXCL | fsc.O_WRONLY);
+    await h.close();
+    await rm(probe, { force: true });
+  } catch (err) {
+    throw new RestoreError(`cannot write to ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); choose a writable folder with --to, or fix its permissions; nothing was changed`, { cause: err });
+  }
+  const wal = await stat(`${target}-wal`).catch(() => null);
+  if (wal && wal.size > 0 && !force) {
+    throw new UsageError(
+      `${target} has a live write-ahead log (${target}-wal, ${wal.size} bytes): an application may have it open. Stop it first, or pass --force to move the database and its -wal/-shm aside and restore anyway`,
+    );
+  }
+}
+
+/**
+ * fsync'd temp file → rename over the target. The old database and its
+ * -wal/-shm files move aside together (so they stay a consistent pair and the
+ * old -wal is never applied to the restored file); nothing is deleted.
+ */
+async function placeAtomically(temp: string, target: string, now: Date): Promise<string[]> {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+  const aside = `${target}.pre-restore-${stamp}`;
+  const moved: string[] = [];
+  for (const suffix of ["", "-wal", "-shm", "-journal"]) {
+    const from = target + suffix;
+    if (await exists(from)) {
+      await rename(from, aside + suffix);
+      moved.push(aside + suffix);
+    }
+  }
+  await rename(temp, target);
+  const d = await open(path.dirname(target), "r");
+  await d.sync().catch(() => undefined);
+  await d.close();
+  return moved;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return access(p).then(
+    () => true,
+    () => false,
+  );
+}

@@ -1,0 +1,76 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { Config } from "./config.js";
+import { closeAll, openDestinations, type RunDeps } from "./context.js";
+import { EXIT, type ExitCode } from "./exitCodes.js";
+import { inventoryDestination, type CopyState } from "./inventory.js";
+import { fetchAndCheckCopy } from "./restoreCopy.js";
+
+export interface VerifiedCopy {
+  db: string;
+  snapshotId: string;
+  state: CopyState;
+  detail?: string;
+  /** Present with --deep, for the newest complete copy of each database on each destination. */
+  deep?: { ok: boolean; reason?: string; durationMs: number; checkedAt: string };
+}
+
+export interface VerifyReport {
+  command: "verify";
+  deep: boolean;
+  exitCode: ExitCode;
+  /** Copies that failed a check: the "0" of 3-2-1-1-0. Orphans are leftovers, not copies, and do not count. */
+  errors: number;
+  destinations: { destination: string; reachable: boolean; error?: string; copies: VerifiedCopy[] }[];
+}
+
+/**
+ * Checks every copy against its manifest (size, and the store's checksum
+ * where it gives one cheaply). --deep downloads the newest copy of each
+ * database from each destination and does the whole restore test in a temp
+ * folder: hashes, decompression, integrity_check, row counts.
+ */
+export async function runVerify(cfg: Config, opts: { db?: string; deep: boolean }, deps: RunDeps): Promise<VerifyReport> {
+  const open = await openDestinations(cfg.destinations, deps, false);
+  const scratch = opts.deep ? await mkdtemp(path.join(cfg.staging ?? os.tmpdir(), "triplicate-verify-")) : undefined;
+  const report: VerifyReport = { command: "verify", deep: opts.deep, exitCode: EXIT.ok, errors: 0, destinations: [] };
+  try {
+    report.destinations = await Promise.all(
+      [...open.values()].map(async ({ cfg: d, adapter, error }) => {
+        if (!adapter) return { destination: d.name, reachable: false, error, copies: [] };
+        const inv = await inventoryDestination(adapter, d.name, opts.db ? [opts.db] : undefined);
+        if (!inv.reachable) return { destination: d.name, reachable: false, error: inv.error, copies: [] };
+        const copies: VerifiedCopy[] = inv.copies.map((c) => ({ db: c.db, snapshotId: c.snapshotId, state: c.state, detail: c.state === "complete" ? undefined : c.detail }));
+        if (opts.deep) {
+          const newest = new Map<string, (typeof inv.copies)[number]>();
+          for (const c of inv.copies) if (c.state === "complete" && (!newest.has(c.db) || newest.get(c.db)!.snapshotId < c.snapshotId)) newest.set(c.db, c);
+          for (const c of newest.values()) {
+            const out = path.join(scratch!, `${d.name}-${c.db}-${c.snapshotId}.sqlite`);
+            const entry = copies.find((x) => x.db === c.db && x.snapshotId === c.snapshotId)!;
+            const t0 = performance.now();
+            try {
+              await fetchAndCheckCopy(adapter, c.manifest!, out);
+              entry.deep = { ok: true, durationMs: Math.round(performance.now() - t0), checkedAt: deps.clock().toISOString() };
+            } catch (err) {
+              entry.deep = { ok: false, reason: (err as Error).message, durationMs: Math.round(performance.now() - t0), checkedAt: deps.clock().toISOString() };
+            } finally {
+              await rm(out, { force: true });
+            }
+          }
+        }
+        return { destination: d.name, reachable: true, copies };
+      }),
+    );
+  } finally {
+    await closeAll(open);
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  }
+  report.errors = report.destinations.reduce(
+    (n, d) => n + d.copies.filter((c) => (c.state !== "complete" && c.state !== "orphan") || c.deep?.ok === false).length,
+    0,
+  );
+  const reachable = report.destinations.filter((d) => d.reachable);
+  report.exitCode = reachable.length === 0 ? EXIT.failed : report.errors > 0 || reachable.length < report.destinations.length ? EXIT.degraded : EXIT.ok;
+  return report;
+}

@@ -1,0 +1,193 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import Database from "better-sqlite3";
+import { readdir, readFile, rm, truncate, writeFile, open, stat } from "node:fs/promises";
+import path from "node:path";
+import { runCli, tempDir } from "../helpers/cli.js";
+import { createSampleDb } from "../helpers/sqlite.js";
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let cfg: string;
+let snaps: string[];
+const DESTS = ["disk", "usb", "cloud"];
+
+/** Two snapshots a day apart on three local destinations; the second has more rows. */
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir("tri-restore-"));
+  const db = path.join(dir, "app.db");
+  createSampleDb(db, 500);
+  cfg = path.join(dir, "triplicate.yml");
+  await writeFile(
+    cfg,
+    [
+      "databases:",
+      `  - { name: app, path: ${JSON.stringify(db)} }`,
+      "destinations:",
+      ...DESTS.map((d, i) => `  - { name: ${d}, type: local, path: ${JSON.stringify(path.join(dir, d))}, medium: m${i}${i === 2 ? ", offsite: true" : ""} }`),
+      `staging: ${JSON.stringify(path.join(dir, "staging"))}`,
+    ].join("\n"),
+  );
+  snaps = [];
+  for (const [now, extra] of [["2026-11-20T02:00:00Z", 0], ["2026-11-21T02:00:00Z", 100]] as const) {
+    if (extra) {
+      const live = new Database(db);
+      live.prepare("INSERT INTO posts (author_id, body) SELECT 1, 'later' FROM posts LIMIT ?").run(extra);
+      live.close();
+    }
+    const r = await runCli(["backup", "--config", cfg, "--json"], { env: { TRIPLICATE_NOW: now } });
+    expect(r.code, r.stderr).toBe(0);
+    snaps.push(r.json().databases[0].snapshotId);
+  }
+});
+afterEach(async () => cleanup());
+
+const artifact = (dest: string, snap: string) => path.join(dir, dest, "app", `${snap}.sqlite.zst`);
+const restore = (args: string[], env: NodeJS.ProcessEnv = { TRIPLICATE_NOW: "2026-11-22T00:00:00Z" }) =>
+  runCli(["restore", "app", "--config", cfg, "--json", ...args], { env });
+const rows = (file: string) => {
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.prepare("SELECT count(*) FROM posts").pluck().get();
+  } finally {
+    db.close();
+  }
+};
+
+async function flipByte(file: string, at: number): Promise<void> {
+  const h = await open(file, "r+");
+  const b = Buffer.alloc(1);
+  await h.read(b, 0, 1, at);
+  b[0] ^= 0xff;
+  await h.write(b, 0, 1, at);
+  await h.close();
+}
+
+describe("triplicate restore", () => {
+  it("restores the newest snapshot and reports what it did", async () => {
+    const to = path.join(dir, "out", "restored.db");
+    const r = await restore(["--to", to]);
+    expect(r.code, r.stderr).toBe(0);
+    const rep = r.json();
+    expect(rep.restored).toMatchObject({ snapshotId: snaps[1], destination: "disk" });
+    expect(rep.restored.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(rows(to)).toBe(600);
+    expect(await readdir(path.dirname(to))).toEqual(["restored.db"]); // no temp files, no -wal
+  });
+
+  it("a bit-flipped newest copy: falls back to the next destination and says why", async () => {
+    await flipByte(artifact("disk", snaps[1]), 1000);
+    const to = path.join(dir, "r.db");
+    const r = await restore(["--to", to]);
+    expect(r.code, r.stderr).toBe(0);
+    const rep = r.json();
+    expect(rep.attempts[0]).toMatchObject({ destination: "disk", ok: false });
+    expect(rep.attempts[0].reason).toMatch(/sha256|decode/);
+    expect(rep.restored.destination).toBe("usb");
+    expect(rows(to)).toBe(600);
+  });
+
+  it("one destination down and another truncated: restores from the third", async () => {
+    await rm(path.join(dir, "disk"), { recursive: true });
+    await writeFile(path.join(dir, "disk"), "the disk died; a file is left where the folder was");
+    await truncate(artifact("usb", snaps[1]), 1000);
+    const r = await restore(["--to", path.join(dir, "r.db")]);
+    expect(r.code, r.stderr).toBe(0);
+    const rep = r.json();
+    expect(rep.unreachable.map((u: any) => u.destination)).toEqual(["disk"]);
+    expect(rep.attempts[0]).toMatchObject({ destination: "usb", ok: false });
+    expect(rep.attempts[0].reason).toMatch(/size-mismatch/);
+    expect(rep.restored.destination).toBe("cloud");
+  });
+
+  it("manifest present but artifact missing: the next copy is used", async () => {
+    await rm(artifact("disk", snaps[1]));
+    const rep = (await restore(["--to", path.join(dir, "r.db")])).json();
+    expect(rep.attempts[0]).toMatchObject({ destination: "disk", ok: false, reason: expect.stringMatching(/missing-artifact/) });
+    expect(rep.restored.destination).toBe("usb");
+  });
+
+  it("every copy of the newest snapshot bad: restores the older one, loudly, exit 3", async () => {
+    for (const d of DESTS) await flipByte(artifact(d, snaps[1]), 500);
+    const to = path.join(dir, "r.db");
+    const r = await restore(["--to", to]);
+    expect(r.code, r.stderr).toBe(3);
+    const rep = r.json();
+    expect(rep.fellBack).toBe(true);
+    expect(rep.newestSnapshotId).toBe(snaps[1]);
+    expect(rep.restored.snapshotId).toBe(snaps[0]);
+    expect(rep.attempts.filter((a: any) => !a.ok).length).toBe(3);
+    expect(rows(to)).toBe(500);
+    const human = await runCli(["restore", "app", "--config", cfg, "--to", path.join(dir, "r2.db")], { env: { TRIPLICATE_NOW: "2026-11-22T00:00:00Z" } });
+    expect(human.code).toBe(3);
+    expect(human.stdout).toMatch(/WARNING: this is OLDER/);
+  });
+
+  it("--at picks the newest snapshot at or before that time (ISO or age)", async () => {
+    const r = await restore(["--to", path.join(dir, "r.db"), "--at", "2026-11-20T12:00:00Z"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json().restored.snapshotId).toBe(snaps[0]);
+    const byAge = await restore(["--to", path.join(dir, "r2.db"), "--at", "36h"]);
+    expect(byAge.json().restored.snapshotId).toBe(snaps[0]);
+    const before = await restore(["--to", path.join(dir, "r3.db"), "--at", "2026-01-01T00:00:00Z"]);
+    expect(before.code).toBe(1);
+    expect(before.json().error).toMatch(/no snapshot of app at or before/);
+  });
+
+  it("--from restricts to one destination", async () => {
+    const rep = (await restore(["--to", path.join(dir, "r.db"), "--from", "cloud"])).json();
+    expect(rep.restored.destination).toBe("cloud");
+  });
+
+  it("an existing database is moved aside with its -wal/-shm, never deleted; a live one needs --force", async () => {
+    const target = path.join(dir, "app.db");
+    const live = new Database(target);
+    live.pragma("wal_autocheckpoint = 0");
+    live.prepare("INSERT INTO posts (author_id, body) VALUES (1, 'only in the live wal')").run();
+    const refused = await restore([]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/live write-ahead log.*--force/);
+    live.close(); // closing checkpoints; make a -wal again by hand to prove it is not applied
+    const before = await readFile(target);
+    await writeFile(`${target}-wal`, "stale wal bytes that must not be applied");
+    const r = await restore(["--force"]);
+    expect(r.code, r.stderr).toBe(0);
+    const moved = r.json().movedAside as string[];
+    expect(moved.map((m) => path.basename(m))).toEqual(["app.db.pre-restore-20261122T000000Z", "app.db.pre-restore-20261122T000000Z-wal"]);
+    expect(await readFile(moved[0])).toEqual(before);
+    expect(rows(target)).toBe(600);
+    await expect(stat(`${target}-wal`)).rejects.toThrow();
+  });
+
+  it("a target folder that cannot be written: clear error, nothing changed", async () => {
+    const blocker = path.join(dir, "blocker");
+    await writeFile(blocker, "not a folder");
+    const r = await restore(["--to", path.join(blocker, "app.db")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot write to .*blocker.*nothing was changed/);
+    expect(await readFile(blocker, "utf8")).toBe("not a folder");
+  });
+});
+
+describe("triplicate verify", () => {
+  it("passes clean copies; --deep catches a bit flip that sizes cannot see", async () => {
+    const clean = await runCli(["verify", "--config", cfg, "--deep", "--json"]);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.json().errors).toBe(0);
+    await flipByte(artifact("usb", snaps[1]), 2000);
+    const shallow = await runCli(["verify", "--config", cfg, "--json"]);
+    expect(shallow.json().errors).toBe(0);
+    const deep = await runCli(["verify", "--config", cfg, "--deep", "--json"]);
+    expect(deep.code).toBe(3);
+    expect(deep.json().errors).toBe(1);
+    const usb = deep.json().destinations.find((d: any) => d.destination === "usb");
+    expect(usb.copies.find((c: any) => c.snapshotId === snaps[1]).deep).toMatchObject({ ok: false });
+  });
+
+  it("reports a truncated copy without downloading it", async () => {
+    await truncate(artifact("cloud", snaps[0]), 10);
+    const r = await runCli(["verify", "--config", cfg, "--json"]);
+    expect(r.code).toBe(3);
+    const cloud = r.json().destinations.find((d: any) => d.destination === "cloud");
+    expect(cloud.copies.find((c: any) => c.snapshotId === snaps[0]).state).toBe("size-mismatch");
+  });
+});
