@@ -1,8 +1,7 @@
 import { rm } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import type { StorageAdapter } from "../adapters/types.js";
-import { isOffsite, mediumOf, type Config, type DatabaseConfig, type DestinationConfig } from "./config.js";
+import { isOffsite, mediumOf, stagingDir, type Config, type DatabaseConfig, type DestinationConfig } from "./config.js";
 import { artifactSource, buildArtifact, type Artifact } from "./artifact.js";
 import { resolveCodec } from "./compression.js";
 import { closeAll, openDestinations, type RunDeps } from "./context.js";
@@ -48,10 +47,6 @@ export interface BackupReport {
   dryRun: boolean;
   exitCode: ExitCode;
   databases: DatabaseRun[];
-}
-
-export function stagingDir(cfg: Config): string {
-  return cfg.staging ?? path.join(os.tmpdir(), "triplicate");
 }
 
 /**

@@ -238,3 +238,8 @@ function lookupName(input: unknown, p: readonly PropertyKey[]): string | undefin
   const n = (cur as { name?: unknown } | undefined)?.name;
   return typeof n === "string" ? n : undefined;
 }
+
+/** Where snapshots are staged, run locks and local records live. */
+export function stagingDir(cfg: Pick<Config, "staging">): string {
+  return cfg.staging ?? path.join(os.tmpdir(), "triplicate");
+}

@@ -1,11 +1,12 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { Config } from "./config.js";
+import { stagingDir, type Config } from "./config.js";
 import { closeAll, openDestinations, type RunDeps } from "./context.js";
 import { EXIT, type ExitCode } from "./exitCodes.js";
 import { inventoryDestination, type CopyState } from "./inventory.js";
 import { fetchAndCheckCopy } from "./restoreCopy.js";
+import { VerificationLog, type DeepCheck } from "./verifications.js";
 
 export interface VerifiedCopy {
   db: string;
@@ -13,7 +14,7 @@ export interface VerifiedCopy {
   state: CopyState;
   detail?: string;
   /** Present with --deep, for the newest complete copy of each database on each destination. */
-  deep?: { ok: boolean; reason?: string; durationMs: number; checkedAt: string };
+  deep?: DeepCheck;
 }
 
 export interface VerifyReport {
@@ -35,6 +36,7 @@ export async function runVerify(cfg: Config, opts: { db?: string; deep: boolean 
   const open = await openDestinations(cfg.destinations, deps, false);
   const scratch = opts.deep ? await mkdtemp(path.join(cfg.staging ?? os.tmpdir(), "triplicate-verify-")) : undefined;
   const report: VerifyReport = { command: "verify", deep: opts.deep, exitCode: EXIT.ok, errors: 0, destinations: [] };
+  const history = opts.deep ? await VerificationLog.open(stagingDir(cfg)) : undefined;
   try {
     report.destinations = await Promise.all(
       [...open.values()].map(async ({ cfg: d, adapter, error }) => {
@@ -57,6 +59,7 @@ export async function runVerify(cfg: Config, opts: { db?: string; deep: boolean 
             } finally {
               await rm(out, { force: true });
             }
+            history!.record(d.name, c.db, c.snapshotId, entry.deep);
           }
         }
         return { destination: d.name, reachable: true, copies };
@@ -65,6 +68,7 @@ export async function runVerify(cfg: Config, opts: { db?: string; deep: boolean 
   } finally {
     await closeAll(open);
     if (scratch) await rm(scratch, { recursive: true, force: true });
+    await history?.save();
   }
   report.errors = report.destinations.reduce(
     (n, d) => n + d.copies.filter((c) => (c.state !== "complete" && c.state !== "orphan") || c.deep?.ok === false).length,

@@ -1,4 +1,4 @@
-import { stagingDir } from "../backup.js";
+import { stagingDir } from "../config.js";
 import { closeAll, openDestinations } from "../context.js";
 import { EXIT, type ExitCode } from "../exitCodes.js";
 import { inventoryDestination } from "../inventory.js";

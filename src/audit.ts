@@ -1,0 +1,246 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import path from "node:path";
+import { isOffsite, mediumOf, stagingDir, type Config, type DestinationConfig } from "./config.js";
+import { closeAll, openDestinations, type RunDeps } from "./context.js";
+import { formatAge } from "./duration.js";
+import { EXIT, type ExitCode } from "./exitCodes.js";
+import { inventoryDestination, type CopyRecord, type CopyState, type DestinationInventory } from "./inventory.js";
+import { judgePolicy, type CopyEvidence, type PolicyVerdict } from "./policy.js";
+import { describePolicy } from "./prune.js";
+import { planRetention } from "./retention.js";
+import { fetchAndCheckCopy } from "./restoreCopy.js";
+import { VerificationLog, type DeepCheck } from "./verifications.js";
+import type { StorageAdapter } from "../adapters/types.js";
+
+/** Bump on any breaking change to the JSON; documented in README ("Audit JSON"). */
+export const AUDIT_SCHEMA = "triplicate.audit/v1";
+
+export interface AuditSnapshotCell {
+  snapshotId: string;
+  createdAt: string;
+  state: CopyState;
+  lockedUntil?: string;
+}
+
+export interface AuditDatabase {
+  db: string;
+  /** Newest snapshot any reachable destination holds a manifest for. */
+  latest?: { snapshotId: string; createdAt: string; ageMs: number; age: string };
+  /** 3-2-1(-1-0) for the latest snapshot, judged on what the stores hold now. */
+  policy: PolicyVerdict;
+  /** Each destination's copy of the latest snapshot. */
+  latestCopies: {
+    destination: string;
+    state: CopyState | "absent" | "unreachable";
+    verified: boolean;
+    lockedUntil?: string;
+    detail?: string;
+    lastDeepCheck?: DeepCheck;
+  }[];
+  /** Per destination: what retention keeps and why, and whether the store matches its policy. */
+  retention: {
+    destination: string;
+    policy: string;
+    kept: { snapshotId: string; reasons: string[] }[];
+    /** Complete copies the policy would delete: retention has not run (or failed) there. */
+    overdue: string[];
+    matchesPolicy: boolean;
+  }[];
+  damaged: { destination: string; snapshotId: string; state: CopyState; detail?: string }[];
+  orphans: { destination: string; key: string }[];
+  /** Every snapshot on every reachable destination, for the timeline. */
+  history: { destination: string; reachable: boolean; snapshots: AuditSnapshotCell[] }[];
+}
+
+export interface AuditReport {
+  schema: typeof AUDIT_SCHEMA;
+  generatedAt: string;
+  toolVersion: string;
+  configPath: string;
+  deep: boolean;
+  verdict: "compliant" | "not-compliant" | "could-not-audit";
+  exitCode: ExitCode;
+  /** One line per reason the verdict is not "compliant". */
+  findings: string[];
+  policy: { copies: number; media: number; offsite: number; immutable?: number; maxErrors?: number; maxAge?: string };
+  destinations: {
+    name: string;
+    type: DestinationConfig["type"];
+    medium: string;
+    offsite: boolean;
+    reachable: boolean;
+    error?: string;
+    retention: string;
+    snapshots: number;
+  }[];
+  databases: AuditDatabase[];
+}
+
+/**
+ * The compliance report, from the destinations themselves (not from the
+ * last run's log): live inventories in parallel, 3-2-1 per database on its
+ * latest snapshot, retention coverage, damage and leftovers.
+ */
+export async function runAudit(cfg: Config, opts: { deep: boolean }, deps: RunDeps): Promise<AuditReport> {
+  const open = await openDestinations(cfg.destinations, deps, false);
+  const history = await VerificationLog.open(stagingDir(cfg));
+  let inventories: { cfg: DestinationConfig; adapter?: StorageAdapter; inv: DestinationInventory }[];
+  try {
+    inventories = await Promise.all(
+      [...open.values()].map(async ({ cfg: d, adapter, error }) => ({
+        cfg: d,
+        adapter,
+        inv: adapter ? await inventoryDestination(adapter, d.name) : { destination: d.name, reachable: false, error, copies: [] },
+      })),
+    );
+    if (opts.deep) await deepCheckLatest(inventories, cfg, history, deps);
+  } finally {
+    await closeAll(open);
+  }
+  await history.save();
+  return buildAuditReport(cfg, inventories.map((i) => ({ cfg: i.cfg, inv: i.inv })), { now: deps.clock(), deep: opts.deep, toolVersion: deps.toolVersion, history });
+}
+
+async function deepCheckLatest(
+  inventories: { cfg: DestinationConfig; adapter?: StorageAdapter; inv: DestinationInventory }[],
+  cfg: Config,
+  history: VerificationLog,
+  deps: RunDeps,
+): Promise<void> {
+  const scratch = await mkdtemp(path.join(stagingDir(cfg), "audit-"));
+  try {
+    await Promise.all(
+      inventories.map(async ({ cfg: d, adapter, inv }) => {
+        if (!adapter || !inv.reachable) return;
+        for (const db of cfg.databases) {
+          const latest = inv.copies.filter((c) => c.db === db.name && c.state === "complete").at(-1);
+          if (!latest?.manifest) continue;
+          const out = path.join(scratch, `${d.name}-${db.name}.sqlite`);
+          const t0 = performance.now();
+          try {
+            await fetchAndCheckCopy(adapter, latest.manifest, out);
+            history.record(d.name, db.name, latest.snapshotId, { ok: true, checkedAt: deps.clock().toISOString(), durationMs: Math.round(performance.now() - t0) });
+          } catch (err) {
+            history.record(d.name, db.name, latest.snapshotId, {
+              ok: false, reason: (err as Error).message, checkedAt: deps.clock().toISOString(), durationMs: Math.round(performance.now() - t0),
+            });
+          } finally {
+            await rm(out, { force: true });
+          }
+        }
+      }),
+    );
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Pure: the verdicts from inventories. Unit-tested with inventories built in memory. */
+export function buildAuditReport(
+  cfg: Config,
+  inventories: { cfg: DestinationConfig; inv: DestinationInventory }[],
+  opts: { now: Date; deep: boolean; toolVersion: string; history?: VerificationLog },
+): AuditReport {
+  const findings: string[] = [];
+  for (const { cfg: d, inv } of inventories) if (!inv.reachable) findings.push(`destination ${d.name} is unreachable: ${inv.error}`);
+
+  const databases = cfg.databases.map((db): AuditDatabase => {
+    const mine = inventories.map(({ cfg: d, inv }) => ({ d, inv, copies: inv.copies.filter((c) => c.db === db.name) }));
+    const withManifest = mine.flatMap((m) => m.copies.filter((c) => c.state !== "orphan"));
+    const latestCopy = withManifest.sort((a, b) => b.snapshotId.localeCompare(a.snapshotId))[0];
+    const latestId = latestCopy?.snapshotId;
+
+    const latestCopies: AuditDatabase["latestCopies"] = mine.map(({ d, inv, copies }) => {
+      if (!inv.reachable) return { destination: d.name, state: "unreachable", verified: false, detail: inv.error };
+      const c = latestId ? copies.find((x) => x.snapshotId === latestId) : undefined;
+      if (!c) return { destination: d.name, state: "absent", verified: false, detail: latestId ? `does not hold ${latestId}` : "holds no snapshot" };
+      const deep = opts.history?.get(d.name, db.name, c.snapshotId);
+      return {
+        destination: d.name,
+        state: c.state,
+        verified: c.state === "complete" && deep?.ok !== false,
+        lockedUntil: c.lockedUntil?.toISOString(),
+        detail: c.state === "complete" ? (deep?.ok === false ? `deep check failed: ${deep.reason}` : undefined) : c.detail,
+        lastDeepCheck: deep,
+      };
+    });
+    const evidence: CopyEvidence[] = latestCopies.map((lc, i) => ({
+      destination: lc.destination,
+      medium: mediumOf(mine[i].d),
+      offsite: isOffsite(mine[i].d),
+      verified: lc.verified,
+      lockedUntil: lc.lockedUntil ? new Date(lc.lockedUntil) : undefined,
+      verificationFailed: ["size-mismatch", "checksum-mismatch", "missing-artifact", "bad-manifest"].includes(lc.state) || lc.lastDeepCheck?.ok === false,
+      problem: lc.verified ? undefined : `${lc.state}${lc.detail ? `: ${lc.detail}` : ""}`,
+    }));
+    const policy = judgePolicy(evidence, cfg.policy, { snapshotCreatedAt: latestCopy ? latestCopy.createdAt : null, now: opts.now });
+    for (const r of policy.rules.filter((x) => !x.pass)) findings.push(`${db.name}: ${r.rule} ${r.reason}`);
+    if (!latestCopy) findings.push(`${db.name}: no snapshot on any reachable destination`);
+
+    const retention = mine
+      .filter((m) => m.inv.reachable)
+      .map(({ d, copies }) => {
+        const complete = copies.filter((c) => c.state === "complete");
+        const plan = planRetention(
+          complete.map((c) => ({
+            snapshotId: c.snapshotId,
+            createdAt: c.createdAt,
+            protectedBecause: c.lockedUntil && c.lockedUntil > opts.now ? `under Object Lock until ${c.lockedUntil.toISOString()}` : undefined,
+          })),
+          d.retention,
+        );
+        const overdue = plan.filter((p) => !p.keep).map((p) => p.snapshotId);
+        if (overdue.length) findings.push(`${db.name}: ${d.name} holds ${overdue.length} snapshot(s) its retention would delete (run triplicate prune)`);
+        return { destination: d.name, policy: describePolicy(d.retention), kept: plan.filter((p) => p.keep).map((p) => ({ snapshotId: p.snapshotId, reasons: p.reasons })), overdue, matchesPolicy: overdue.length === 0 };
+      });
+
+    const damaged = mine.flatMap(({ d, copies }) =>
+      copies.filter((c) => c.state !== "complete" && c.state !== "orphan").map((c) => ({ destination: d.name, snapshotId: c.snapshotId, state: c.state, detail: c.detail })),
+    );
+    for (const x of damaged) findings.push(`${db.name}: ${x.destination} holds a damaged copy of ${x.snapshotId} (${x.state})`);
+    const orphans = mine.flatMap(({ d, copies }) => copies.filter((c) => c.state === "orphan").map((c) => ({ destination: d.name, key: c.artifactKey! })));
+
+    return {
+      db: db.name,
+      latest: latestCopy
+        ? {
+            snapshotId: latestCopy.snapshotId,
+            createdAt: latestCopy.createdAt.toISOString(),
+            ageMs: opts.now.getTime() - latestCopy.createdAt.getTime(),
+            age: formatAge(opts.now.getTime() - latestCopy.createdAt.getTime()),
+          }
+        : undefined,
+      policy,
+      latestCopies,
+      retention,
+      damaged,
+      orphans,
+      history: mine.map(({ d, inv, copies }) => ({
+        destination: d.name,
+        reachable: inv.reachable,
+        snapshots: copies.map((c: CopyRecord) => ({ snapshotId: c.snapshotId, createdAt: c.createdAt.toISOString(), state: c.state, lockedUntil: c.lockedUntil?.toISOString() })),
+      })),
+    };
+  });
+
+  const reachable = inventories.filter((i) => i.inv.reachable).length;
+  const verdict = reachable === 0 ? "could-not-audit" : findings.length === 0 ? "compliant" : "not-compliant";
+  return {
+    schema: AUDIT_SCHEMA,
+    generatedAt: opts.now.toISOString(),
+    toolVersion: opts.toolVersion,
+    configPath: cfg.configPath,
+    deep: opts.deep,
+    verdict,
+    exitCode: verdict === "compliant" ? EXIT.ok : verdict === "not-compliant" ? EXIT.degraded : EXIT.failed,
+    findings: reachable === 0 ? ["no destination could be reached", ...findings] : findings,
+    policy: {
+      copies: cfg.policy.copies, media: cfg.policy.media, offsite: cfg.policy.offsite, immutable: cfg.policy.immutable, maxErrors: cfg.policy.maxErrors, maxAge: cfg.policy.maxAge?.text,
+    },
+    destinations: inventories.map(({ cfg: d, inv }) => ({
+      name: d.name, type: d.type, medium: mediumOf(d), offsite: isOffsite(d), reachable: inv.reachable, error: inv.error, retention: describePolicy(d.retention),
+      snapshots: new Set(inv.copies.filter((c) => c.state !== "orphan").map((c) => `${c.db}/${c.snapshotId}`)).size,
+    })),
+    databases,
+  };
+}
