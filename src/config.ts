@@ -6,6 +6,7 @@ import { z } from "zod";
 import { ConfigError } from "./errors.js";
 import { parseDuration, type Duration } from "./duration.js";
 import { s3OptionsSchema, checkS3Options } from "../adapters/s3Options.js";
+import { sftpOptionsSchema, checkSftpOptions } from "../adapters/sftp.js";
 
 /**
  * Names end up as folder names on every destination, so they are held to a
@@ -66,11 +67,17 @@ export const localDestinationSchema = z.strictObject({
   path: z.string().min(1, { error: "path must name a folder" }),
 });
 
+export const sftpDestinationSchema = z
+  .strictObject({ ...destinationCommon, type: z.literal("sftp"), ...sftpOptionsSchema })
+  .superRefine((o, ctx) => {
+    for (const message of checkSftpOptions(o)) ctx.addIssue({ code: "custom", message });
+  });
+
 export const s3DestinationSchema = z
   .strictObject({ ...destinationCommon, type: z.literal("s3"), ...s3OptionsSchema })
   .superRefine(checkS3Options);
 
-export const destinationSchema = z.discriminatedUnion("type", [localDestinationSchema, s3DestinationSchema], {
+export const destinationSchema = z.discriminatedUnion("type", [localDestinationSchema, sftpDestinationSchema, s3DestinationSchema], {
   error: (issue) =>
     issue.code === "invalid_union" ? `type must be one of: local, sftp, s3 (got ${JSON.stringify((issue.input as { type?: unknown })?.type)})` : undefined,
 });
@@ -121,6 +128,7 @@ function unique(names: string[], field: string, ctx: z.RefinementCtx): void {
 export type Config = z.infer<typeof configSchema> & { configPath: string };
 export type DestinationConfig = z.infer<typeof destinationSchema>;
 export type LocalDestinationConfig = z.infer<typeof localDestinationSchema>;
+export type SftpDestinationConfig = z.infer<typeof sftpDestinationSchema>;
 export type S3DestinationConfig = z.infer<typeof s3DestinationSchema>;
 export type DatabaseConfig = z.infer<typeof databaseSchema>;
 export type PolicyConfig = z.infer<typeof policySchema>;
@@ -129,6 +137,7 @@ export type CompressionConfig = z.infer<typeof compressionSchema>;
 /** Defaults for the 3-2-1 labels, overridable per destination. */
 export const DESTINATION_DEFAULTS: Record<DestinationConfig["type"], { medium: string; offsite: boolean; restorePriority: number }> = {
   local: { medium: "disk", offsite: false, restorePriority: 10 },
+  sftp: { medium: "nas", offsite: false, restorePriority: 20 },
   s3: { medium: "object-storage", offsite: true, restorePriority: 30 },
 };
 
@@ -183,7 +192,14 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   return {
     ...cfg,
     databases: cfg.databases.map((d) => ({ ...d, path: abs(d.path) })),
-    destinations: cfg.destinations.map((d) => (d.type === "local" ? { ...d, path: abs(d.path) } : d)),
+    // Local paths and key files resolve from the config's folder; a remote `path` stays as written.
+    destinations: cfg.destinations.map((d) =>
+      d.type === "local"
+        ? { ...d, path: abs(d.path) }
+        : d.type === "sftp"
+          ? { ...d, privateKeyPath: d.privateKeyPath && abs(d.privateKeyPath), knownHostsPath: d.knownHostsPath && abs(d.knownHostsPath) }
+          : d,
+    ),
     staging: cfg.staging ? abs(cfg.staging) : undefined,
     configPath: path.resolve(file),
   };

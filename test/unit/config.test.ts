@@ -29,6 +29,15 @@ describe("config", () => {
     expect(cfg.destinations[0].retention?.keepWithin?.ms).toBe(14 * 86_400_000);
   });
 
+  it("resolves an SFTP key file from the config's folder but leaves the remote path alone", () => {
+    const cfg = parseConfig(
+      good.replace("- { name: local, type: local, path: ./backups", '- { name: nas, type: sftp, host: nas.lan, username: b, privateKeyPath: ./id, hostKeySha256: "SHA256:' + "A".repeat(43) + '", path: backups'),
+      "/etc/triplicate/t.yml",
+      {},
+    );
+    expect(cfg.destinations[0]).toMatchObject({ type: "sftp", privateKeyPath: "/etc/triplicate/id", path: "backups", port: 22, transfer: "auto" });
+  });
+
   it("accepts the example written by init", () => {
     expect(() => parseConfig(EXAMPLE_CONFIG, "/x/triplicate.yml", {})).not.toThrow();
   });
@@ -49,6 +58,16 @@ describe("config", () => {
     ["a negative keep count", good.replace("keepDaily: 7", "keepDaily: -1"), /keepDaily must be 0 or more/],
     ["an ambiguous duration", good.replace("keepWithin: 2w", "keepWithin: 30m"), /'m' is ambiguous; write 'mo' for months or 'min' for minutes/],
     ["no destinations", "databases: [{ name: app, path: ./app.db }]\ndestinations: []\n", /list at least one destination/],
+    [
+      "an SFTP destination without a host key (never connect to an unknown host)",
+      good.replace("- { name: local, type: local, path: ./backups", "- { name: nas, type: sftp, host: nas.lan, username: backup, privateKeyPath: ./id, path: /volume1/b"),
+      /destinations\[0\] \(in destinations "nas"\): hostKeySha256 or knownHostsPath is required.*ssh-keyscan -p 22 nas.lan \| ssh-keygen -lf -/,
+    ],
+    [
+      "an S3 destination with a key id but no secret",
+      good.replace("- { name: local, type: local, path: ./backups", "- { name: s3, type: s3, bucket: backups, accessKeyId: AKIAEXAMPLE"),
+      /destinations\[0\]\.secretAccessKey \(in destinations "s3"\): accessKeyId is set, so secretAccessKey is needed too/,
+    ],
     ["a missing path", good.replace(", path: ./app.db", ""), /databases\[0\]\.path \(in databases "app"\): missing; add it/],
   ])("refuses %s with a message that names the field", (_name, yaml, pattern) => {
     expect(problems(yaml).join("\n")).toMatch(pattern);

@@ -1,0 +1,150 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createHash } from "node:crypto";
+import { open, readdir, readFile, truncate, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { runCli, tempDir } from "../helpers/cli.js";
+import { createSampleDb } from "../helpers/sqlite.js";
+import { startSshd, type SshdServer } from "../helpers/sshd.js";
+import { startS3rver, type S3TestServer } from "../helpers/s3rver.js";
+
+/**
+ * The product as the DESIGN means it: one backup lands on a local folder, a
+ * NAS over SFTP (real OpenSSH) and S3 (s3rver), all on loopback.
+ */
+let sshd: SshdServer;
+let s3: S3TestServer;
+let dir: string;
+let cleanup: () => Promise<void>;
+let nasRoot: string;
+
+beforeAll(async () => {
+  [sshd, s3] = await Promise.all([startSshd(), startS3rver()]);
+});
+afterAll(async () => {
+  await Promise.all([sshd?.stop(), s3?.stop()]);
+});
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir("tri-3dest-"));
+  nasRoot = path.join(sshd.root, path.basename(dir));
+  createSampleDb(path.join(dir, "app.db"), 1500);
+});
+afterEach(async () => cleanup());
+
+async function config(opts: { hostKey?: string; policy?: string } = {}): Promise<{ file: string; env: NodeJS.ProcessEnv }> {
+  const file = path.join(dir, "triplicate.yml");
+  await writeFile(
+    file,
+    `databases: [{ name: app, path: ${JSON.stringify(path.join(dir, "app.db"))} }]
+destinations:
+  - { name: local, type: local, path: ${JSON.stringify(path.join(dir, "local"))} }
+  - name: nas
+    type: sftp
+    host: 127.0.0.1
+    port: ${sshd.port}
+    username: ${sshd.username}
+    privateKeyPath: ${JSON.stringify(sshd.privateKeyPath)}
+    hostKeySha256: "${opts.hostKey ?? sshd.hostKeySha256}"
+    path: ${JSON.stringify(nasRoot)}
+    connectTimeoutSeconds: 5
+    retry: { retries: 1, minDelayMs: 50, maxDelayMs: 100 }
+  - name: offsite
+    type: s3
+    bucket: ${s3.bucket}
+    prefix: ${path.basename(dir)}/
+    endpoint: ${s3.endpoint}
+    forcePathStyle: true
+    accessKeyId: \${TEST_S3_KEY}
+    secretAccessKey: \${TEST_S3_SECRET}
+policy: ${opts.policy ?? "{ copies: 4, media: 3, offsite: 1 }"}
+staging: ${JSON.stringify(path.join(dir, "staging"))}
+`,
+  );
+  return { file, env: { TEST_S3_KEY: s3.accessKeyId, TEST_S3_SECRET: s3.secretAccessKey } };
+}
+
+const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+describe("one backup, three destinations (local, SFTP, S3)", () => {
+  it("lands everywhere in parallel with matching checksums, and 3-2-1 is met", async () => {
+    const { file, env } = await config();
+    const r = await runCli(["backup", "--config", file, "--json"], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const run = r.json().databases[0];
+    expect(run.destinations.map((d: any) => [d.destination, d.status])).toEqual([["local", "verified"], ["nas", "verified"], ["offsite", "verified"]]);
+    for (const d of run.destinations) {
+      expect(d.bytes).toBe(run.artifact.size);
+      expect(d.durationMs).toBeGreaterThan(0);
+    }
+    expect(run.policy.media).toEqual(["disk", "nas", "object-storage"]);
+    expect(run.policy.offsite).toEqual(["offsite"]);
+    // Each store holds the same bytes: read them straight from the stores.
+    expect(sha256(await readFile(path.join(dir, "local", run.artifact.key)))).toBe(run.artifact.sha256);
+    expect(sha256(await readFile(path.join(nasRoot, run.artifact.key)))).toBe(run.artifact.sha256);
+    const s3c = new S3Client({
+      endpoint: s3.endpoint, region: "us-east-1", forcePathStyle: true,
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+      requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED",
+    });
+    const head = await s3c.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: `${path.basename(dir)}/${run.artifact.key}` }));
+    expect(head.Metadata?.sha256).toBe(run.artifact.sha256);
+    // No temp names left on the NAS.
+    expect((await readdir(path.join(nasRoot, "app"))).sort()).toEqual([`${run.snapshotId}.manifest.json`, path.basename(run.artifact.key)]);
+  });
+
+  it("the NAS is down: the other two complete, exit 3, and the report names the rule and the NAS", async () => {
+    const { file, env } = await config();
+    await sshd.kill();
+    try {
+      const r = await runCli(["backup", "--config", file, "--json"], { env });
+      expect(r.code, r.stderr).toBe(3);
+      const run = r.json().databases[0];
+      expect(run.destinations.map((d: any) => d.status)).toEqual(["verified", "failed", "verified"]);
+      const copies = run.policy.rules.find((x: any) => x.rule === "copies");
+      expect(copies.pass).toBe(false);
+      expect(copies.reason).toMatch(/nas \(/);
+      const human = await runCli(["backup", "--config", file], { env });
+      expect(human.stdout).toMatch(/FAIL\s+copies/);
+    } finally {
+      await sshd.restart();
+    }
+  });
+
+  it("a wrong host key is refused before any upload, showing the key the server offered", async () => {
+    const { file, env } = await config({ hostKey: "SHA256:" + "A".repeat(43) });
+    const r = await runCli(["backup", "--config", file, "--json"], { env });
+    expect(r.code).toBe(3);
+    const nas = r.json().databases[0].destinations[1];
+    expect(nas.status).toBe("failed");
+    expect(nas.error).toContain(sshd.hostKeySha256);
+    await expect(readdir(nasRoot)).rejects.toThrow(); // nothing was created on the NAS
+  });
+
+  it("restore: local copy damaged and NAS down → restored from S3; local damaged only → restored from the NAS", async () => {
+    const { file, env } = await config();
+    const b = await runCli(["backup", "--config", file, "--json"], { env });
+    expect(b.code, b.stderr).toBe(0);
+    const run = b.json().databases[0];
+    const localArtifact = path.join(dir, "local", run.artifact.key);
+    const h = await open(localArtifact, "r+");
+    await h.write(Buffer.from([0x00, 0xff, 0x00]), 0, 3, 100);
+    await h.close();
+
+    const fromNas = await runCli(["restore", "app", "--config", file, "--to", path.join(dir, "r1.db"), "--json"], { env });
+    expect(fromNas.code, fromNas.stderr).toBe(0);
+    expect(fromNas.json().restored.destination).toBe("nas");
+    expect(fromNas.json().attempts[0]).toMatchObject({ destination: "local", ok: false });
+
+    await truncate(localArtifact, 50);
+    await sshd.kill();
+    try {
+      const fromS3 = await runCli(["restore", "app", "--config", file, "--to", path.join(dir, "r2.db"), "--json"], { env });
+      expect(fromS3.code, fromS3.stderr).toBe(0);
+      const rep = fromS3.json();
+      expect(rep.unreachable.map((u: any) => u.destination)).toEqual(["nas"]);
+      expect(rep.restored).toMatchObject({ destination: "offsite", snapshotId: run.snapshotId });
+    } finally {
+      await sshd.restart();
+    }
+  });
+});
