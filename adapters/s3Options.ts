@@ -40,9 +40,9 @@ export const s3OptionsSchema = {
     })
     .optional(),
   /** Multipart part size; memory per upload is about partSizeMB × queueSize. */
-  partSizeMB: z.number().int().min(5, { error: "partSizeMB must be at least 5 (the S3 minimum part size)" }).max(5_120).default(16),
+  partSizeMB: z.number().int().min(5, { error: "partSizeMB must be at least 5 (the S3 minimum part size)" }).max(5_120).default(8),
   /** Parts uploaded at once per object (Cloudflare R2 prefers about 2). */
-  queueSize: z.number().int().min(1).max(32).default(4),
+  queueSize: z.number().int().min(1).max(32).default(2),
   /**
    * Flexible checksums of the AWS SDK. Default: when_required for a custom
    * endpoint (most S3-compatible stores reject or mangle the new checksum

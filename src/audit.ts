@@ -48,7 +48,7 @@ export interface AuditDatabase {
   }[];
   damaged: { destination: string; snapshotId: string; state: CopyState; detail?: string }[];
   orphans: { destination: string; key: string }[];
-  /** Every snapshot on every reachable destination, for the timeline. */
+  /** Every snapshot on every destination (unreachable ones with none, marked), for the timeline. */
   history: { destination: string; reachable: boolean; snapshots: AuditSnapshotCell[] }[];
 }
 
@@ -71,7 +71,8 @@ export interface AuditReport {
     reachable: boolean;
     error?: string;
     retention: string;
-    snapshots: number;
+    /** Snapshots held; null when the destination could not be listed (unknown, not zero). */
+    snapshots: number | null;
   }[];
   databases: AuditDatabase[];
 }
@@ -142,12 +143,16 @@ export function buildAuditReport(
   opts: { now: Date; deep: boolean; toolVersion: string; history?: VerificationLog },
 ): AuditReport {
   const findings: string[] = [];
-  for (const { cfg: d, inv } of inventories) if (!inv.reachable) findings.push(`destination ${d.name} is unreachable: ${inv.error}`);
+  for (const { cfg: d, inv } of inventories) if (!inv.reachable) findings.push(`destination ${d.name} is unreachable: ${inv.error ?? "unknown error"}`);
 
   const databases = cfg.databases.map((db): AuditDatabase => {
     const mine = inventories.map(({ cfg: d, inv }) => ({ d, inv, copies: inv.copies.filter((c) => c.db === db.name) }));
+    // The latest snapshot is the newest one with at least one complete copy: a newer one that is
+    // damaged everywhere protects nothing (it is listed under damaged), so freshness and 3-2-1 are
+    // judged on what could really be restored. Only when nothing is complete, the newest with a manifest.
     const withManifest = mine.flatMap((m) => m.copies.filter((c) => c.state !== "orphan"));
-    const latestCopy = withManifest.sort((a, b) => b.snapshotId.localeCompare(a.snapshotId))[0];
+    const newestFirst = [...withManifest].sort((a, b) => b.snapshotId.localeCompare(a.snapshotId));
+    const latestCopy = newestFirst.find((c) => c.state === "complete") ?? newestFirst[0];
     const latestId = latestCopy?.snapshotId;
 
     const latestCopies: AuditDatabase["latestCopies"] = mine.map(({ d, inv, copies }) => {
@@ -174,7 +179,8 @@ export function buildAuditReport(
       problem: lc.verified ? undefined : `${lc.state}${lc.detail ? `: ${lc.detail}` : ""}`,
     }));
     const policy = judgePolicy(evidence, cfg.policy, { snapshotCreatedAt: latestCopy ? latestCopy.createdAt : null, now: opts.now });
-    for (const r of policy.rules.filter((x) => !x.pass)) findings.push(`${db.name}: ${r.rule} ${r.reason}`);
+    // One short line per failing rule; the full reasons are in the rules table.
+    for (const r of policy.rules.filter((x) => !x.pass)) findings.push(`${db.name}: ${r.rule} rule not met (${r.actual}, required ${r.required})`);
     if (!latestCopy) findings.push(`${db.name}: no snapshot on any reachable destination`);
 
     const retention = mine
@@ -239,7 +245,7 @@ export function buildAuditReport(
     },
     destinations: inventories.map(({ cfg: d, inv }) => ({
       name: d.name, type: d.type, medium: mediumOf(d), offsite: isOffsite(d), reachable: inv.reachable, error: inv.error, retention: describePolicy(d.retention),
-      snapshots: new Set(inv.copies.filter((c) => c.state !== "orphan").map((c) => `${c.db}/${c.snapshotId}`)).size,
+      snapshots: inv.reachable ? new Set(inv.copies.filter((c) => c.state !== "orphan").map((c) => `${c.db}/${c.snapshotId}`)).size : null,
     })),
     databases,
   };

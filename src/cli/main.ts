@@ -10,6 +10,7 @@ import { pruneCommand } from "./prune.js";
 import { initCommand } from "./init.js";
 import { restoreCommand } from "./restore.js";
 import { verifyCommand } from "./verify.js";
+import { auditCommand } from "./audit.js";
 
 /**
  * Parses argv, runs one command, returns its exit code. Never calls
@@ -51,6 +52,12 @@ export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
     .option("--db <name>", "only this database")
     .option("--deep", "download the newest copy of each database from each destination and test-restore it")
     .action(async (o) => void (code = await verifyCommand(o, io)));
+
+  addGlobalOptions(program.command("audit").description("compliance report from the live destinations (3-2-1, freshness, retention, damage)"), io.env)
+    .option("--format <format>", "md, html or json (--json is the same as --format json)", "md")
+    .option("--out <file>", "write the report to this file instead of stdout")
+    .option("--deep", "also download and test-restore the newest copy of each database on each destination")
+    .action(async (o) => void (code = await auditCommand(o, io)));
 
   addGlobalOptions(program.command("init").description(`write a commented example config (default ${DEFAULT_CONFIG})`), io.env)
     .option("--force", "overwrite an existing file")

@@ -1,0 +1,248 @@
+import type { AuditDatabase, AuditReport } from "./audit.js";
+import { durationMs, parseDuration } from "./duration.js";
+import type { DeepCheck } from "./verifications.js";
+
+/*
+ * The audit report as Markdown, for people and tickets. Pure: the same report
+ * always gives the same text. The presentation helpers below are shared with
+ * the HTML renderer (auditHtml.ts) so both say the same thing in the same words.
+ */
+
+// ---------------------------------------------------------------- shared helpers
+
+const VERDICT_WORDS: Record<AuditReport["verdict"], string> = {
+  compliant: "COMPLIANT",
+  "not-compliant": "NOT COMPLIANT",
+  "could-not-audit": "COULD NOT AUDIT",
+};
+
+/** "COMPLIANT", "NOT COMPLIANT", "COULD NOT AUDIT". */
+export function verdictWords(verdict: AuditReport["verdict"]): string {
+  return VERDICT_WORDS[verdict] ?? String(verdict).toUpperCase();
+}
+
+/** `2026-11-25 02:00:00 UTC` from an ISO string; the input unchanged when it is not a date. */
+export function formatUtc(iso: string | undefined): string {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${d.toISOString().slice(0, 19).replace("T", " ")} UTC`;
+}
+
+/** The report's maxAge in milliseconds, or undefined when none is set (or it does not parse). */
+export function maxAgeMsOf(report: AuditReport): number | undefined {
+  if (!report.policy.maxAge) return undefined;
+  try {
+    return durationMs(parseDuration(report.policy.maxAge));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The policy thresholds in one line: `copies ≥ 3 · media ≥ 2 · offsite ≥ 1 · maxAge ≤ 26h`. */
+export function policySummary(report: AuditReport): string {
+  const p = report.policy;
+  const parts = [`copies ≥ ${p.copies}`, `media ≥ ${p.media}`, `offsite ≥ ${p.offsite}`];
+  if (p.immutable !== undefined) parts.push(`immutable ≥ ${p.immutable}`);
+  if (p.maxErrors !== undefined) parts.push(`errors ≤ ${p.maxErrors}`);
+  if (p.maxAge) parts.push(`maxAge ≤ ${p.maxAge}`);
+  return parts.join(" · ");
+}
+
+export interface Freshness {
+  /** undefined when there is no maxAge to judge against. */
+  ok: boolean | undefined;
+  text: string;
+}
+
+/** The latest snapshot's age against policy.maxAge, in words. */
+export function freshnessOf(report: AuditReport, db: AuditDatabase): Freshness {
+  const maxAge = report.policy.maxAge;
+  if (!db.latest) return { ok: maxAge ? false : undefined, text: "no snapshot on any reachable destination" };
+  const rule = db.policy.rules.find((r) => r.rule === "maxAge");
+  if (!maxAge) return { ok: undefined, text: `${db.latest.age} old (no maxAge set)` };
+  const limit = maxAgeMsOf(report);
+  const ok = rule ? rule.pass : limit === undefined ? undefined : db.latest.ageMs <= limit;
+  return { ok, text: `${db.latest.age} old, ${ok === false ? "older than" : "within"} maxAge ${maxAge}` };
+}
+
+/** `ok 2026-11-24 03:00:00 UTC (12.3 s)`, `FAILED … : reason`, or `never`. */
+export function deepCheckText(dc: DeepCheck | undefined): string {
+  if (!dc) return "never";
+  const took = `${(dc.durationMs / 1000).toFixed(1)} s`;
+  return dc.ok ? `ok ${formatUtc(dc.checkedAt)} (${took})` : `FAILED ${formatUtc(dc.checkedAt)} (${took}): ${dc.reason ?? "no reason given"}`;
+}
+
+/** `2026-12-25 00:00:00 UTC`, with "(expired)" when the lock has run out at generation time. */
+export function lockText(lockedUntil: string | undefined, generatedAt: string): string {
+  if (!lockedUntil) return "";
+  const expired = new Date(lockedUntil).getTime() <= new Date(generatedAt).getTime();
+  return `${formatUtc(lockedUntil)}${expired ? " (expired)" : ""}`;
+}
+
+/** Display group of a copy state: the timeline colours and the legend use these. */
+export type SnapshotGroup = "complete" | "locked" | "damaged" | "orphan";
+
+export function snapshotGroup(state: string, lockedUntil: string | undefined, generatedAt: string): SnapshotGroup {
+  if (state === "orphan") return "orphan";
+  if (state !== "complete") return "damaged";
+  if (lockedUntil && new Date(lockedUntil).getTime() > new Date(generatedAt).getTime()) return "locked";
+  return "complete";
+}
+
+// ---------------------------------------------------------------- Markdown
+
+/** Inline text: Markdown and raw-HTML syntax is escaped so a message shows as written. */
+export function mdText(s: string | number | boolean | undefined | null): string {
+  return String(s ?? "")
+    .replace(/\r\n?|\n/g, " ")
+    .replace(/[\\`*[\]<>|]/g, (c) => `\\${c}`)
+    .replace(/(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])/g, "\\_");
+}
+
+/** A table cell: like mdText, but newlines become <br> so a multi-line message keeps its lines. */
+export function mdCell(s: string | number | boolean | undefined | null): string {
+  return String(s ?? "")
+    .split(/\r\n?|\n/)
+    .map((line) => mdText(line))
+    .join("<br>");
+}
+
+/** Code span for ids and keys (a backtick inside falls back to escaped text). */
+function code(s: string): string {
+  return /[`|\r\n]/.test(s) ? mdText(s) : `\`${s}\``;
+}
+
+function table(head: string[], rows: string[][]): string[] {
+  return [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)];
+}
+
+const VERDICT_ICON: Record<AuditReport["verdict"], string> = { compliant: "✅", "not-compliant": "❌", "could-not-audit": "⚠️" };
+
+export function renderAuditMarkdown(report: AuditReport): string {
+  const out: string[] = [];
+  const at = report.generatedAt;
+  out.push(`# Triplicate audit: ${VERDICT_ICON[report.verdict] ?? ""} ${verdictWords(report.verdict)}`.replace(/ {2,}/g, " "));
+  out.push("");
+  out.push(
+    `Generated ${formatUtc(at)} by triplicate ${mdText(report.toolVersion)} · config ${code(report.configPath)} · ` +
+      `deep check: ${report.deep ? "run now" : "not run (last results shown)"} · exit code ${report.exitCode} · schema \`${report.schema}\``,
+  );
+  out.push("");
+  out.push(`**Policy:** ${policySummary(report)}`);
+  out.push("");
+
+  out.push("## Findings", "");
+  if (report.findings.length === 0) out.push("None: every rule is met on every database and every destination is healthy.");
+  else for (const f of report.findings) out.push(`- ${mdText(f)}`);
+  out.push("");
+
+  out.push("## Destinations", "");
+  out.push(
+    ...table(
+      ["Destination", "Type", "Medium", "Offsite", "Reachable", "Retention policy", "Snapshots"],
+      report.destinations.map((d) => [
+        mdCell(d.name),
+        mdCell(d.type),
+        mdCell(d.medium),
+        d.offsite ? "yes" : "no",
+        d.reachable ? "yes" : `**NO**: ${mdCell(d.error ?? "unknown error")}`,
+        mdCell(d.retention),
+        d.reachable ? String(d.snapshots) : "unknown",
+      ]),
+    ),
+  );
+  out.push("");
+
+  for (const db of report.databases) out.push(...renderDatabase(report, db));
+  return `${out.join("\n").replace(/\n{3,}/g, "\n\n").trimEnd()}\n`;
+}
+
+function renderDatabase(report: AuditReport, db: AuditDatabase): string[] {
+  const out: string[] = [];
+  const at = report.generatedAt;
+  out.push(`## Database ${code(db.db)}: ${db.policy.pass ? "✅ policy met" : "❌ policy NOT met"}`, "");
+
+  const fresh = freshnessOf(report, db);
+  if (db.latest) {
+    const age = fresh.ok === false ? `**${fresh.text}**` : fresh.text;
+    out.push(`**Latest snapshot:** ${code(db.latest.snapshotId)}, created ${formatUtc(db.latest.createdAt)}, ${age}.`);
+  } else {
+    out.push(`**Latest snapshot:** none: ${fresh.text}.`);
+  }
+  out.push("");
+
+  out.push("### 3-2-1 rules", "");
+  out.push(
+    ...table(
+      ["Rule", "Required", "Actual", "Result", "Reason"],
+      db.policy.rules.map((r) => [mdCell(r.rule), mdCell(r.required), mdCell(r.actual), r.pass ? "pass" : "**FAIL**", mdCell(r.reason)]),
+    ),
+  );
+  out.push("");
+
+  out.push(db.latest ? `### Copies of the latest snapshot (${code(db.latest.snapshotId)})` : "### Copies of the latest snapshot", "");
+  out.push(
+    ...table(
+      ["Destination", "State", "Verified", "Locked until", "Last deep check", "Detail"],
+      db.latestCopies.map((c) => [
+        mdCell(c.destination),
+        c.state === "complete" ? "complete" : `**${mdCell(c.state)}**`,
+        c.verified ? "yes" : "no",
+        mdCell(lockText(c.lockedUntil, at)),
+        mdCell(deepCheckText(c.lastDeepCheck)),
+        mdCell(c.detail),
+      ]),
+    ),
+  );
+  out.push("");
+
+  out.push("### Retention coverage", "");
+  const unreachable = db.history.filter((h) => !h.reachable).map((h) => h.destination);
+  if (db.retention.length === 0) out.push("No reachable destination to judge retention on.");
+  else {
+    out.push(
+      ...table(
+        ["Destination", "Policy", "Kept", "Overdue", "Matches policy"],
+        db.retention.map((r) => [
+          mdCell(r.destination),
+          mdCell(r.policy),
+          String(r.kept.length),
+          String(r.overdue.length),
+          r.matchesPolicy ? "yes" : "**NO**: run `triplicate prune`",
+        ]),
+      ),
+    );
+    for (const r of db.retention) {
+      out.push("", `#### ${mdText(r.destination)} (${mdText(r.policy)})`, "");
+      if (r.kept.length === 0) out.push("Keeps nothing: it holds no complete copy.");
+      else {
+        out.push(`Kept (${r.kept.length}):`, "");
+        for (const k of r.kept) out.push(`- ${code(k.snapshotId)}: ${mdText(k.reasons.join(", "))}`);
+      }
+      if (r.overdue.length) {
+        out.push("", `Overdue (${r.overdue.length}), which retention would delete:`, "");
+        for (const id of r.overdue) out.push(`- ${code(id)}`);
+      }
+    }
+  }
+  if (unreachable.length) out.push("", `Not judged (unreachable): ${unreachable.map(mdText).join(", ")}.`);
+  out.push("");
+
+  out.push("### Damaged copies", "");
+  if (db.damaged.length === 0) out.push("None.");
+  else
+    out.push(
+      ...table(
+        ["Destination", "Snapshot", "State", "Detail"],
+        db.damaged.map((d) => [mdCell(d.destination), code(d.snapshotId), mdCell(d.state), mdCell(d.detail)]),
+      ),
+    );
+  out.push("");
+
+  out.push("### Orphans (artifacts without a manifest)", "");
+  if (db.orphans.length === 0) out.push("None.");
+  else out.push(...table(["Destination", "Key"], db.orphans.map((o) => [mdCell(o.destination), code(o.key)])));
+  out.push("");
+  return out;
+}

@@ -1,0 +1,38 @@
+import { open, rename } from "node:fs/promises";
+import path from "node:path";
+import { runAudit } from "../audit.js";
+import { renderAuditHtml } from "../auditHtml.js";
+import { renderAuditMarkdown } from "../auditMarkdown.js";
+import { UsageError } from "../errors.js";
+import type { ExitCode } from "../exitCodes.js";
+import { setup, type CliIO, type GlobalOptions } from "./common.js";
+
+export interface AuditFlags extends GlobalOptions {
+  format?: string;
+  out?: string;
+  deep?: boolean;
+}
+
+const FORMATS = ["md", "html", "json"] as const;
+
+/** The compliance report, read live from the destinations. Exit 0 compliant, 3 not, 1 could not audit. */
+export async function auditCommand(flags: AuditFlags, io: CliIO): Promise<ExitCode> {
+  const format = flags.json ? "json" : (flags.format ?? "md");
+  if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format ${format} is not one of ${FORMATS.join(", ")}`);
+  const { cfg, deps, logger } = await setup(flags, io);
+  const report = await runAudit(cfg, { deep: !!flags.deep }, deps);
+  const text = format === "json" ? JSON.stringify(report, null, 2) + "\n" : format === "html" ? renderAuditHtml(report) : renderAuditMarkdown(report);
+  if (flags.out) {
+    // Written beside the target, then renamed: a reader never sees half a report.
+    const tmp = path.join(path.dirname(path.resolve(flags.out)), `.${path.basename(flags.out)}.tmp-${process.pid}`);
+    const h = await open(tmp, "w");
+    await h.writeFile(text);
+    await h.sync();
+    await h.close();
+    await rename(tmp, flags.out);
+    logger.info({ out: flags.out, verdict: report.verdict }, `audit written to ${flags.out}: ${report.verdict}`);
+  } else {
+    io.stdout.write(text);
+  }
+  return report.exitCode;
+}
