@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import pino from "pino";
 import {
@@ -20,6 +19,7 @@ import {
   PermanentError,
   TransientError,
 } from "../../adapters/errors.js";
+import { dockerEngineAnswers, noteSkipped } from "../helpers/docker.js";
 import { describeAdapterContract } from "./contract.js";
 import { bufferSource, readAll } from "../helpers/blob.js";
 import { startS3rver } from "../helpers/s3rver.js";
@@ -104,7 +104,7 @@ async function keysOf(a: StorageAdapter, prefix: string): Promise<string[]> {
 describeAdapterContract("s3 (s3rver)", async () => ({ adapter: await adapterFor(await s3rver()) }));
 describeAdapterContract("s3 (moto_server)", async () => ({ adapter: await adapterFor(await moto()) }));
 
-const dockerAvailable = existsSync("/var/run/docker.sock") || Boolean(process.env.DOCKER_HOST);
+const dockerAvailable = await dockerEngineAnswers();
 if (dockerAvailable) {
   // MinIO left Docker Hub; quay.io carries the releases. Override with TRIPLICATE_MINIO_IMAGE.
   const image = process.env.TRIPLICATE_MINIO_IMAGE ?? "quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z";
@@ -125,6 +125,7 @@ if (dockerAvailable) {
     return { adapter: await adapterFor(server), cleanup: server.stop };
   });
 } else {
+  noteSkipped("s3 contract against MinIO via testcontainers");
   describe.skip("s3 (MinIO via testcontainers) — skipped: no Docker engine", () => {
     it("adapter contract against MinIO (needs /var/run/docker.sock or DOCKER_HOST)", () => undefined);
   });
