@@ -23,6 +23,7 @@ const scenarios: { label: string; dests: BenchDest[] }[] = [
   { label: "sftp, transfer: auto (parallel on OpenSSH)", dests: [{ kind: "sftp", name: "nas-auto", transfer: "auto" }] },
   { label: "sftp, transfer: sequential", dests: [{ kind: "sftp", name: "nas-seq", transfer: "sequential" }] },
   { label: "s3 (s3rver, multipart)", dests: [{ kind: "s3", name: "s3only" }] },
+  { label: "sftp + s3 in parallel (both network adapters)", dests: [{ kind: "sftp", name: "nas2" }, { kind: "s3", name: "s3b" }] },
   { label: "local + sftp + s3 in parallel", dests: [{ kind: "local", name: "local" }, { kind: "sftp", name: "nas" }, { kind: "s3", name: "s3" }] },
 ];
 

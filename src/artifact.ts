@@ -30,7 +30,7 @@ export async function buildArtifact(snapshotPath: string, artifactPath: string, 
   const packed = new HashingCounter();
   try {
     await pipeline(
-      createReadStream(snapshotPath, { highWaterMark: 1 << 20 }),
+      createReadStream(snapshotPath, { highWaterMark: 256 << 10 }),
       raw,
       codec.compress(),
       packed,

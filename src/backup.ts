@@ -14,7 +14,8 @@ import { buildManifest, manifestSource, type Manifest } from "./manifest.js";
 import { judgePolicy, type CopyEvidence, type PolicyVerdict } from "./policy.js";
 import { applyRetention, type RetentionOutcome } from "./prune.js";
 import { publishToDestination, type PublishResult } from "./fanout.js";
-import { removeStaged, takeSnapshot, type SqliteFacts } from "./snapshot.js";
+import { collectGarbage } from "./gc.js";
+import { copySnapshot, removeStaged, verifySnapshotInWorker, type SqliteFacts } from "./snapshot.js";
 
 export interface BackupOptions {
   db?: string;
@@ -111,10 +112,20 @@ async function backupOne(
   let manifestFor: (lockedUntil?: Date) => Manifest;
   try {
     log.info({ snapshotId, source: db.path }, "taking snapshot");
-    const snap = await takeSnapshot(db.name, db.path, snapshotFile);
+    const copy = await copySnapshot(db.name, db.path, snapshotFile);
+    // Verification (integrity_check, foreign keys, row counts) runs in a worker while this
+    // thread compresses the same file; a failed check discards the artifact before anything ships.
+    const verifyStarted = performance.now();
+    const [facts, built] = await Promise.allSettled([
+      verifySnapshotInWorker(db.name, copy),
+      buildArtifact(copy.path, artifactFile, codec),
+    ]);
+    if (facts.status === "rejected") throw facts.reason;
+    if (built.status === "rejected") throw built.reason;
+    artifact = built.value;
+    const snap = { facts: facts.value, durationMs: copy.durationMs + Math.round(performance.now() - verifyStarted) };
     run.snapshot = { durationMs: snap.durationMs, facts: snap.facts };
-    artifact = await buildArtifact(snap.path, artifactFile, codec);
-    await removeStaged(snap.path);
+    await removeStaged(copy.path);
     const artifactKey = keys.artifact(db.name, snapshotId, artifact.ext);
     run.artifact = {
       key: artifactKey, size: artifact.size, sha256: artifact.sha256, rawSize: artifact.rawSize, rawSha256: artifact.rawSha256,
@@ -125,7 +136,8 @@ async function backupOne(
       facts: snap.facts, artifact, artifactKey, tags: opts.tags,
     });
     manifestFor = (lockedUntil) => (lockedUntil ? { ...base, lockedUntil: lockedUntil.toISOString() } : base);
-    log.info({ snapshotId, rawBytes: artifact.rawSize, bytes: artifact.size, ms: snap.durationMs + artifact.durationMs }, "snapshot verified and packed");
+    collectGarbage();
+    log.info({ snapshotId, rawBytes: artifact.rawSize, bytes: artifact.size, ms: snap.durationMs, ...memory() }, "snapshot verified and packed");
   } catch (err) {
     // Nothing was shipped, so nothing anywhere is deleted.
     await removeStaged(snapshotFile);
@@ -153,7 +165,7 @@ async function backupOne(
           log.error({ destination: dest.name, err: result.error }, `copy to ${dest.name} failed; its retention is skipped`);
           return dr;
         }
-        log.info({ destination: dest.name, ms: result.durationMs, mbPerSec: result.mbPerSec }, `copy on ${dest.name} ${result.status}`);
+        log.info({ destination: dest.name, ms: result.durationMs, mbPerSec: result.mbPerSec, ...memory() }, `copy on ${dest.name} ${result.status}`);
         dr.retention = await retentionAfterCopy(adapter, dest, db.name, cfg, opts.dryRun, deps);
         return dr;
       }),
@@ -195,4 +207,10 @@ async function retentionAfterCopy(adapter: StorageAdapter, dest: DestinationConf
       errors: [`retention skipped: ${(err as Error).message}`],
     };
   }
+}
+
+/** Memory figures for the logs, so a run's footprint per phase is visible without a profiler. */
+function memory(): { rssMB: number; heapMB: number; buffersMB: number } {
+  const m = process.memoryUsage();
+  return { rssMB: Math.round(m.rss / 2 ** 20), heapMB: Math.round(m.heapUsed / 2 ** 20), buffersMB: Math.round(m.arrayBuffers / 2 ** 20) };
 }

@@ -6,7 +6,7 @@ import pino from "pino";
 import { createLocalAdapter } from "../../adapters/local.js";
 import { DestinationConfigError } from "../../adapters/errors.js";
 import { describeAdapterContract } from "./contract.js";
-import { bufferSource } from "../helpers/blob.js";
+import { bufferSource, readAll } from "../helpers/blob.js";
 
 const logger = pino({ level: "silent" });
 
@@ -55,6 +55,24 @@ describe("local adapter specifics", () => {
     try {
       await writeFile(path.join(dir, "file"), "x");
       await expect(createLocalAdapter({ path: path.join(dir, "file") }, { logger })).rejects.toBeInstanceOf(DestinationConfigError);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("local adapter: sources that are files on this machine", () => {
+  it("copies through the kernel, fsyncs, and refuses a size that does not match", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "tri-local-"));
+    try {
+      const a = await createLocalAdapter({ path: path.join(dir, "dest") }, { logger });
+      const file = path.join(dir, "artifact.bin");
+      await writeFile(file, "staged artifact bytes");
+      const ok = bufferSource("staged artifact bytes", { localPath: file });
+      expect((await a.put("app/x.bin", ok)).size).toBe(21);
+      expect((await readAll(await a.get("app/x.bin"))).toString()).toBe("staged artifact bytes");
+      await expect(a.put("app/y.bin", bufferSource("staged artifact bytes", { localPath: file, size: 5 }))).rejects.toThrow(/copied 21 bytes, expected 5/);
+      expect(await readdir(path.join(dir, "dest", "app"))).toEqual(["x.bin"]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
