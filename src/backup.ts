@@ -15,7 +15,7 @@ import { judgePolicy, type CopyEvidence, type PolicyVerdict } from "./policy.js"
 import { applyRetention, type RetentionOutcome } from "./prune.js";
 import { publishToDestination, type PublishResult } from "./fanout.js";
 import { collectGarbage } from "./gc.js";
-import { copySnapshot, removeStaged, verifySnapshotInWorker, type SqliteFacts } from "./snapshot.js";
+import { copySnapshot, removeStaged, verifyInWorker, type SqliteFacts } from "./snapshot.js";
 
 export interface BackupOptions {
   db?: string;
@@ -117,7 +117,7 @@ async function backupOne(
     // thread compresses the same file; a failed check discards the artifact before anything ships.
     const verifyStarted = performance.now();
     const [facts, built] = await Promise.allSettled([
-      verifySnapshotInWorker(db.name, copy),
+      verifyInWorker({ dbName: db.name, file: copy.path, expectedCounts: copy.sourceCounts, sourceJournalMode: copy.sourceJournalMode }),
       buildArtifact(copy.path, artifactFile, codec),
     ]);
     if (facts.status === "rejected") throw facts.reason;

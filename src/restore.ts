@@ -8,8 +8,6 @@ import { EXIT, type ExitCode } from "./exitCodes.js";
 import { inventoryDestination, type CopyRecord } from "./inventory.js";
 import { fetchAndCheckCopy } from "./restoreCopy.js";
 import { parseDuration, subtractDuration } from "./duration.js";
-import { hashStream } from "../adapters/streams.js";
-import { createReadStream } from "node:fs";
 import type { StorageAdapter } from "../adapters/types.js";
 
 export interface RestoreOptions {
@@ -141,7 +139,8 @@ export async function runRestore(cfg: Config, opts: RestoreOptions, deps: RunDep
           report.movedAside = await placeAtomically(temp, target, deps.clock());
           report.restored = {
             snapshotId, createdAt: copy.manifest.createdAt, destination: dest.name, bytes: checked.bytes,
-            sha256: (await hashStream(createReadStream(target))).sha256, rowCounts: copy.manifest.sqlite.rowCounts,
+            // The placed file is the checked one, renamed: its hash was taken after it was written.
+            sha256: checked.rawSha256, rowCounts: copy.manifest.sqlite.rowCounts,
           };
           report.fellBack = snapshotId !== report.newestSnapshotId;
           report.exitCode = report.fellBack ? EXIT.degraded : EXIT.ok;

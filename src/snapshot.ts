@@ -154,22 +154,29 @@ export async function removeStaged(file: string): Promise<void> {
   await Promise.all(["", "-journal", "-wal", "-shm"].map((s) => rm(file + s, { force: true })));
 }
 
+/** What the verification worker checks: a SQLite file against expected row counts. */
+export interface VerifyJob {
+  dbName: string;
+  file: string;
+  expectedCounts: Record<string, number>;
+  sourceJournalMode: string;
+}
+
 /**
- * `verifySnapshot` in a worker thread, so the main thread can compress the
- * snapshot meanwhile. Falls back to running inline when the compiled worker
- * is not there (code loaded from TypeScript sources, e.g. by a test runner).
+ * `verifySnapshot` in a worker thread, so the main thread can compress (or
+ * hash) meanwhile. Falls back to running inline when the compiled worker is
+ * not there (code loaded from TypeScript sources, e.g. by a test runner).
  */
-export async function verifySnapshotInWorker(dbName: string, copy: CopiedSnapshot): Promise<SqliteFacts> {
+export async function verifyInWorker(job: VerifyJob): Promise<SqliteFacts> {
   const workerUrl = new URL("./snapshotWorker.js", import.meta.url);
-  if (!existsSync(fileURLToPath(workerUrl))) return verifySnapshot(dbName, copy.path, copy.sourceCounts, copy.sourceJournalMode);
-  const job = { dbName, file: copy.path, expectedCounts: copy.sourceCounts, sourceJournalMode: copy.sourceJournalMode };
+  if (!existsSync(fileURLToPath(workerUrl))) return verifySnapshot(job.dbName, job.file, job.expectedCounts, job.sourceJournalMode);
   const reply = await new Promise<{ ok: true; facts: SqliteFacts } | { ok: false; failures: string[] }>((resolve, reject) => {
     // A small heap: the work happens inside SQLite, not in JS.
     const worker = new Worker(workerUrl, { workerData: job, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 } });
     worker.once("message", resolve);
     worker.once("error", reject);
-    worker.once("exit", (code) => code !== 0 && reject(new Error(`snapshot verification worker exited with code ${code}`)));
+    worker.once("exit", (code) => code !== 0 && reject(new Error(`verification worker exited with code ${code}`)));
   });
-  if (!reply.ok) throw new VerificationError(dbName, reply.failures);
+  if (!reply.ok) throw new VerificationError(job.dbName, reply.failures);
   return reply.facts;
 }
