@@ -38,7 +38,7 @@ export async function openAdapter(cfg: DestinationConfig, opts: OpenOptions): Pr
   const retry = cfg.retry
     ? { retries: cfg.retry.retries, minTimeoutMs: cfg.retry.minDelayMs, maxTimeoutMs: cfg.retry.maxDelayMs }
     : defaultRetry;
-  let adapter: StorageAdapter = withRetry(withLogging(withTimeout(withLimit(raw), cfg.timeoutSeconds * 1000), log), {
+  let adapter: StorageAdapter = withRetry(withLogging(withTimeout(withLimit(raw), cfg.timeoutSeconds * 1000, cfg.stallSeconds * 1000), log), {
     ...retry,
     onRetry: ({ op, key, attempt, error }) => log.warn({ op, key, attempt, err: describe(error) }, `${op} failed, retrying`),
   });

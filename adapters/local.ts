@@ -82,6 +82,7 @@ export async function createLocalAdapter(config: LocalConfig, deps: AdapterDeps)
           await copyFile(src.localPath, tmp, fsc.COPYFILE_EXCL);
           const handle = await open(tmp, "r+");
           try {
+            await handle.chmod(0o640); // as streamed writes get, whatever the source file's mode
             await handle.sync();
             const { size } = await handle.stat();
             if (size !== src.size) throw new PermanentError(`copied ${size} bytes, expected ${src.size}`, { adapter: id, op: "put", key });

@@ -184,7 +184,9 @@ export async function createS3Adapter(config: S3Config, deps: AdapterDeps, tunin
       });
 
       const lockUntil = retainUntil();
-      const singlePart = src.size <= partSize; // lib-storage sends one PutObject iff the body fits one part
+      // S3 allows 10,000 parts per upload: grow the part for very large artifacts (8 MiB parts stop at ~78 GiB).
+      const uploadPartSize = Math.max(partSize, Math.ceil(src.size / 10_000));
+      const singlePart = src.size <= uploadPartSize; // lib-storage sends one PutObject iff the body fits one part
       const params: PutObjectCommandInput = {
         Bucket: config.bucket,
         Key: full,
@@ -207,7 +209,7 @@ export async function createS3Adapter(config: S3Config, deps: AdapterDeps, tunin
       const abortController = new AbortController();
       const onAbort = () => abortController.abort();
       signal?.addEventListener("abort", onAbort, { once: true });
-      const upload = new Upload({ client, params, partSize, queueSize: config.queueSize, abortController });
+      const upload = new Upload({ client, params, partSize: uploadPartSize, queueSize: config.queueSize, abortController });
       let versionId: string | undefined;
       try {
         const result = await upload.done();

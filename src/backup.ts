@@ -166,7 +166,7 @@ async function backupOne(
           return dr;
         }
         log.info({ destination: dest.name, ms: result.durationMs, mbPerSec: result.mbPerSec, ...memory() }, `copy on ${dest.name} ${result.status}`);
-        dr.retention = await retentionAfterCopy(adapter, dest, db.name, cfg, opts.dryRun, deps);
+        dr.retention = await retentionAfterCopy(adapter, dest, db.name, snapshotId, cfg, opts.dryRun, deps);
         return dr;
       }),
     );
@@ -188,7 +188,10 @@ async function backupOne(
   });
   run.policy = judgePolicy(evidence, cfg.policy, { snapshotCreatedAt: createdAt, now: deps.clock() });
   const verified = run.destinations.filter((d) => d.status !== "failed").length;
-  const degraded = verified < run.destinations.length || !run.policy.pass || run.destinations.some((d) => d.retention?.errors.length);
+  const degraded =
+    verified < run.destinations.length ||
+    !run.policy.pass ||
+    run.destinations.some((d) => d.retention?.errors.length || d.retention?.leftDamaged.length);
   run.exitCode = verified === 0 ? EXIT.failed : degraded ? EXIT.degraded : EXIT.ok;
   if (!run.policy.pass) {
     for (const r of run.policy.rules.filter((x) => !x.pass)) log.warn({ rule: r.rule }, `3-2-1 rule ${r.rule} ${r.reason}`);
@@ -196,11 +199,19 @@ async function backupOne(
   return run;
 }
 
-async function retentionAfterCopy(adapter: StorageAdapter, dest: DestinationConfig, db: string, cfg: Config, dryRun: boolean, deps: RunDeps): Promise<RetentionOutcome> {
+async function retentionAfterCopy(
+  adapter: StorageAdapter,
+  dest: DestinationConfig,
+  db: string,
+  justWritten: string,
+  cfg: Config,
+  dryRun: boolean,
+  deps: RunDeps,
+): Promise<RetentionOutcome> {
   try {
     const inv = await inventoryDestination(adapter, dest.name, [db]);
     if (!inv.reachable) throw new TriplicateError(inv.error ?? "listing failed");
-    return await applyRetention(adapter, dest.name, db, inv.copies, dest.retention, { now: deps.clock(), dryRun, leftoverGrace: cfg.leftoverGrace });
+    return await applyRetention(adapter, dest.name, db, inv.copies, dest.retention, { now: deps.clock(), dryRun, leftoverGrace: cfg.leftoverGrace, justWritten });
   } catch (err) {
     return {
       destination: dest.name, db, dryRun, kept: [], deleted: [], leftDamaged: [], orphansDeleted: [], orphansWaiting: [], temporarySwept: [],

@@ -31,7 +31,8 @@ const duration = z.string({ error: "expected a duration such as 26h, 7d, 2w, 6mo
   }
 });
 
-export const retentionSchema = z.strictObject({
+export const retentionSchema = z
+  .strictObject({
   keepLast: count("keepLast").optional(),
   keepHourly: count("keepHourly").optional(),
   keepDaily: count("keepDaily").optional(),
@@ -39,7 +40,11 @@ export const retentionSchema = z.strictObject({
   keepMonthly: count("keepMonthly").optional(),
   keepYearly: count("keepYearly").optional(),
   keepWithin: duration.optional(),
-});
+  })
+  .refine((r) => Object.keys(r).length === 0 || Object.values(r).some((v) => (typeof v === "number" ? v > 0 : v !== undefined)), {
+    // restic refuses this too: every rule at 0 would delete everything but the newest snapshot.
+    error: "every keep rule is 0, which would delete all but the newest snapshot; leave retention out to keep everything, or set a count above 0",
+  });
 export type RetentionPolicy = z.infer<typeof retentionSchema>;
 
 const retrySchema = z.strictObject({
@@ -59,6 +64,8 @@ const destinationCommon = {
   retry: retrySchema.optional(),
   /** Upper bound for one operation (one put, one get) on this destination. */
   timeoutSeconds: z.number().positive().max(86_400).default(3_600),
+  /** A download that delivers no byte for this long fails (and is retried). */
+  stallSeconds: z.number().positive().max(3_600).default(120),
 };
 
 export const localDestinationSchema = z.strictObject({
@@ -115,6 +122,16 @@ const configSchema = z
   .superRefine((cfg, ctx) => {
     unique(cfg.databases.map((d) => d.name), "databases", ctx);
     unique(cfg.destinations.map((d) => d.name), "destinations", ctx);
+    // Two destinations on the same store would count one copy twice for 3-2-1, and the
+    // stricter retention would delete what the other keeps.
+    const seen = new Map<string, string>();
+    cfg.destinations.forEach((d, i) => {
+      const where =
+        d.type === "local" ? `local:${d.path}` : d.type === "sftp" ? `sftp:${d.host}:${d.port}:${d.path}` : `s3:${d.endpoint ?? "aws"}:${d.bucket}/${d.prefix}`;
+      const other = seen.get(where);
+      if (other) ctx.addIssue({ code: "custom", path: ["destinations", i], message: `points at the same place as destination "${other}"; each destination must be a different store or folder` });
+      seen.set(where, d.name);
+    });
   });
 
 function unique(names: string[], field: string, ctx: z.RefinementCtx): void {

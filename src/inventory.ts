@@ -1,6 +1,6 @@
 import pLimit from "p-limit";
 import type { ObjectInfo, StorageAdapter } from "../adapters/types.js";
-import { NotFoundError } from "../adapters/errors.js";
+import { NotFoundError, TransientError } from "../adapters/errors.js";
 import { describe } from "../adapters/wrap/withLogging.js";
 import { parseKey, snapshotTime } from "./ids.js";
 import { parseManifest, type Manifest } from "./manifest.js";
@@ -73,7 +73,9 @@ export async function inventoryDestination(
   }
 
   const limit = pLimit(Math.max(1, adapter.capabilities.maxConnections));
-  const copies = await Promise.all(
+  let copies: CopyRecord[];
+  try {
+    copies = await Promise.all(
     [...groups.values()].map((g) =>
       limit(async (): Promise<CopyRecord> => {
         const base = { destination, db: g.db, snapshotId: g.snapshotId, createdAt: snapshotTime(g.snapshotId)! };
@@ -85,7 +87,18 @@ export async function inventoryDestination(
         try {
           manifest = await readManifest(adapter, g.manifest.key);
         } catch (err) {
+          // A store that stopped answering is not a damaged copy: let the listing fail as unreachable.
+          if (err instanceof TransientError) throw err;
           return { ...base, state: "bad-manifest", manifestKey: g.manifest.key, modifiedAt: g.manifest.modifiedAt, detail: describe(err).message };
+        }
+        // A manifest only speaks for its own folder: anything else (a copied folder, a hand edit)
+        // could make prune delete, or restore return, another database's bytes.
+        const expected = parseKey(manifest.artifact.key);
+        if (manifest.db !== g.db || manifest.snapshotId !== g.snapshotId || expected?.db !== g.db || expected.snapshotId !== g.snapshotId || expected.kind !== "artifact") {
+          return {
+            ...base, state: "bad-manifest", manifestKey: g.manifest.key, modifiedAt: g.manifest.modifiedAt,
+            detail: `manifest names ${manifest.db}/${manifest.snapshotId} and artifact ${manifest.artifact.key}, which is not its own folder and snapshot`,
+          };
         }
         const rec: CopyRecord = {
           ...base,
@@ -114,6 +127,9 @@ export async function inventoryDestination(
       }),
     ),
   );
+  } catch (err) {
+    return { destination, adapterId: adapter.id, reachable: false, error: describe(err).message, copies: [] };
+  }
   copies.sort((a, b) => a.db.localeCompare(b.db) || a.snapshotId.localeCompare(b.snapshotId));
   return { destination, adapterId: adapter.id, reachable: true, copies };
 }

@@ -10,7 +10,7 @@ export class RunLockedError extends TriplicateError {}
  * A lock left by a dead process is taken over.
  */
 export async function acquireRunLock(stagingDir: string): Promise<() => Promise<void>> {
-  await mkdir(stagingDir, { recursive: true });
+  await mkdir(stagingDir, { recursive: true, mode: 0o700 });
   const file = path.join(stagingDir, "triplicate.lock");
   for (let attempt = 0; attempt < 2; attempt++) {
     try {

@@ -24,6 +24,8 @@ export interface RetentionContext {
   now: Date;
   dryRun: boolean;
   leftoverGrace: Duration;
+  /** The snapshot this run just wrote and verified: kept whatever its date says. */
+  justWritten?: string;
 }
 
 /**
@@ -51,10 +53,20 @@ export async function applyRetention(
     complete.map((c) => ({
       snapshotId: c.snapshotId,
       createdAt: c.createdAt,
-      protectedBecause: c.lockedUntil && c.lockedUntil > ctx.now ? `under Object Lock until ${c.lockedUntil.toISOString()}` : undefined,
+      protectedBecause:
+        c.snapshotId === ctx.justWritten
+          ? "written by this run"
+          : c.lockedUntil && c.lockedUntil > ctx.now
+            ? `under Object Lock until ${c.lockedUntil.toISOString()}`
+            : undefined,
     })),
     policy,
   );
+  // A snapshot dated after "now" (a clock that stepped back, another host's clock) would stay
+  // "newest" and steer retention; say so, so someone looks.
+  for (const c of complete.filter((x) => x.createdAt > ctx.now)) {
+    out.errors.push(`snapshot ${c.snapshotId} is dated ${c.createdAt.toISOString()}, after now (${ctx.now.toISOString()}): check the clocks of the hosts that write here`);
+  }
   const byId = new Map(complete.map((c) => [c.snapshotId, c]));
   for (const d of plan) {
     if (d.keep) {
@@ -75,7 +87,8 @@ export async function applyRetention(
     out.leftDamaged.push({ snapshotId: c.snapshotId, state: c.state, detail: c.detail });
   }
 
-  const cutoff = subtractDuration(ctx.now, ctx.leftoverGrace);
+  // Leftovers carry the store's real write time, so age them against the real clock.
+  const cutoff = subtractDuration(new Date(), ctx.leftoverGrace);
   for (const c of mine.filter((m) => m.state === "orphan")) {
     if (c.modifiedAt && c.modifiedAt < cutoff) {
       try {

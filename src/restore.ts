@@ -66,7 +66,9 @@ export function resolveAt(at: string | undefined, now: Date): Date {
       throw new UsageError(`--at ${at}: ${(err as Error).message}`);
     }
   }
-  const t = new Date(at);
+  // A time without a zone is UTC, like snapshot ids: never the host's local time.
+  const zoned = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(at) ? `${at}Z` : at;
+  const t = new Date(zoned);
   if (Number.isNaN(t.getTime())) throw new UsageError(`--at ${at} is neither an ISO time (2026-11-25T02:00:00Z) nor an age (2d, 36h)`);
   return t;
 }
@@ -136,17 +138,27 @@ export async function runRestore(cfg: Config, opts: RestoreOptions, deps: RunDep
           log.info({ snapshotId, destination: dest.name }, `restoring from ${dest.name}`);
           const checked = await fetchAndCheckCopy(adapter, copy.manifest, temp);
           report.attempts.push({ snapshotId, destination: dest.name, ok: true, bytes: checked.bytes, durationMs: checked.durationMs });
-          report.movedAside = await placeAtomically(temp, target, deps.clock());
+          // Checked again now: an application may have opened the database during the download.
+          await refuseLiveDatabase(target, opts.force).catch(async (err) => {
+            await rm(temp, { force: true });
+            throw err;
+          });
+          report.movedAside = await placeAtomically(temp, target, deps.clock(), deps.randomHex(3));
           report.restored = {
             snapshotId, createdAt: copy.manifest.createdAt, destination: dest.name, bytes: checked.bytes,
             // The placed file is the checked one, renamed: its hash was taken after it was written.
             sha256: checked.rawSha256, rowCounts: copy.manifest.sqlite.rowCounts,
           };
           report.fellBack = snapshotId !== report.newestSnapshotId;
-          report.exitCode = report.fellBack ? EXIT.degraded : EXIT.ok;
+          // An unreachable destination may hold something newer than what was restored.
+          report.exitCode = report.fellBack || report.unreachable.length > 0 ? EXIT.degraded : EXIT.ok;
           if (report.fellBack) log.warn({ snapshotId, newest: report.newestSnapshotId }, `every copy of ${report.newestSnapshotId} failed; restored the OLDER snapshot ${snapshotId}`);
+          if (report.unreachable.length) {
+            log.warn({ unreachable: report.unreachable.map((u) => u.destination) }, "some destinations could not be reached: they may hold a newer snapshot");
+          }
           return report;
         } catch (err) {
+          if (err instanceof UsageError) throw err;
           const reason = (err as Error).message;
           report.attempts.push({ snapshotId, destination: dest.name, ok: false, reason });
           log.warn({ snapshotId, destination: dest.name, reason }, `copy on ${dest.name} failed; trying the next one`);
@@ -180,6 +192,15 @@ async function preflightTarget(target: string, force: boolean): Promise<void> {
   } catch (err) {
     throw new RestoreError(`cannot write to ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); choose a writable folder with --to, or fix its permissions; nothing was changed`, { cause: err });
   }
+  const existing = await stat(target).catch(() => null);
+  if (existing && !existing.isFile()) {
+    throw new UsageError(`${target} exists and is not a file; give --to the path of the database file itself`);
+  }
+  await refuseLiveDatabase(target, force);
+}
+
+/** A non-empty -wal file means the database may be open in WAL mode: not replaced without --force. */
+async function refuseLiveDatabase(target: string, force: boolean): Promise<void> {
   const wal = await stat(`${target}-wal`).catch(() => null);
   if (wal && wal.size > 0 && !force) {
     throw new UsageError(
@@ -193,9 +214,14 @@ async function preflightTarget(target: string, force: boolean): Promise<void> {
  * -wal/-shm files move aside together (so they stay a consistent pair and the
  * old -wal is never applied to the restored file); nothing is deleted.
  */
-async function placeAtomically(temp: string, target: string, now: Date): Promise<string[]> {
+async function placeAtomically(temp: string, target: string, now: Date, unique: string): Promise<string[]> {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
-  const aside = `${target}.pre-restore-${stamp}`;
+  // Unique per restore, and checked: rename() would silently replace an earlier set-aside file.
+  let aside = `${target}.pre-restore-${stamp}`;
+  if (await exists(aside)) aside = `${aside}-${unique}`;
+  for (const suffix of ["", "-wal", "-shm", "-journal"]) {
+    if (await exists(aside + suffix)) throw new RestoreError(`${aside + suffix} already exists; not overwriting it. Move it away and run restore again`);
+  }
   const moved: string[] = [];
   for (const suffix of ["", "-wal", "-shm", "-journal"]) {
     const from = target + suffix;

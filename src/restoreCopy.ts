@@ -37,6 +37,8 @@ export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manif
   const started = performance.now();
   const artifactHash = new HashingCounter();
   const rawBytes = new ByteCounter();
+  // Before opening the download: a copy this host cannot decode is not a broken copy.
+  const decode = decoders(manifest);
   try {
     let source;
     try {
@@ -45,7 +47,7 @@ export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manif
       throw new CopyCheckError("download", `cannot read ${manifest.artifact.key}: ${(err as Error).message}`, { cause: err });
     }
     try {
-      await pipeline(source, artifactHash, ...decoders(manifest), rawBytes, createWriteStream(outFile, { flush: true }), { signal });
+      await pipeline(source, artifactHash, ...decode, rawBytes, createWriteStream(outFile, { flush: true }), { signal });
     } catch (err) {
       // A truncated or bit-flipped artifact usually breaks the decoder before the hash can be compared.
       const hashKnown = artifactHash.bytes === manifest.artifact.size;
@@ -95,5 +97,9 @@ function decoders(manifest: Manifest): Transform[] {
   if (manifest.encryption) {
     throw new CopyCheckError("decode", "this copy is encrypted, and this version of triplicate cannot decrypt yet");
   }
-  return [codecFor(manifest.compression.algorithm).decompress()];
+  try {
+    return [codecFor(manifest.compression.algorithm).decompress()];
+  } catch (err) {
+    throw new CopyCheckError("decode", `this copy is ${manifest.compression.algorithm}-compressed and this host cannot decode it: install the zstd-napi package (npm install zstd-napi)`, { cause: err });
+  }
 }

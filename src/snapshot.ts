@@ -55,7 +55,8 @@ export async function copySnapshot(dbName: string, sourcePath: string, stagingFi
   } catch (err) {
     throw new SnapshotError(dbName, `source ${sourcePath} does not exist or cannot be read; check databases[].path`, { cause: err });
   }
-  await mkdir(path.dirname(stagingFile), { recursive: true });
+  // Staged snapshots are plain copies of the data: only this user may read them.
+  await mkdir(path.dirname(stagingFile), { recursive: true, mode: 0o700 });
   await removeStaged(stagingFile);
 
   let source: Database.Database;

@@ -23,6 +23,8 @@ export interface VerifyReport {
   exitCode: ExitCode;
   /** Copies that failed a check: the "0" of 3-2-1-1-0. Orphans are leftovers, not copies, and do not count. */
   errors: number;
+  /** Configured databases with no complete copy on any reachable destination. */
+  unprotected: string[];
   destinations: { destination: string; reachable: boolean; error?: string; copies: VerifiedCopy[] }[];
 }
 
@@ -35,7 +37,7 @@ export interface VerifyReport {
 export async function runVerify(cfg: Config, opts: { db?: string; deep: boolean }, deps: RunDeps): Promise<VerifyReport> {
   const open = await openDestinations(cfg.destinations, deps, false);
   const scratch = opts.deep ? await mkdtemp(path.join(cfg.staging ?? os.tmpdir(), "triplicate-verify-")) : undefined;
-  const report: VerifyReport = { command: "verify", deep: opts.deep, exitCode: EXIT.ok, errors: 0, destinations: [] };
+  const report: VerifyReport = { command: "verify", deep: opts.deep, exitCode: EXIT.ok, errors: 0, unprotected: [], destinations: [] };
   const history = opts.deep ? await VerificationLog.open(stagingDir(cfg)) : undefined;
   try {
     report.destinations = await Promise.all(
@@ -70,7 +72,11 @@ export async function runVerify(cfg: Config, opts: { db?: string; deep: boolean 
     if (scratch) await rm(scratch, { recursive: true, force: true });
     await history?.save();
   }
-  report.errors = report.destinations.reduce(
+  // A configured database that no reachable destination holds a complete copy of is a problem,
+  // not "0 errors": a wiped folder must not verify as healthy.
+  const wanted = opts.db ? [opts.db] : cfg.databases.map((d) => d.name);
+  report.unprotected = wanted.filter((db) => !report.destinations.some((d) => d.copies.some((c) => c.db === db && c.state === "complete")));
+  report.errors = report.unprotected.length + report.destinations.reduce(
     (n, d) => n + d.copies.filter((c) => (c.state !== "complete" && c.state !== "orphan") || c.deep?.ok === false).length,
     0,
   );

@@ -1,3 +1,4 @@
+import { PassThrough, type Readable } from "node:stream";
 import type { StorageAdapter, WrappedAdapter } from "../types.js";
 import { TransientError } from "../errors.js";
 
@@ -5,9 +6,10 @@ import { TransientError } from "../errors.js";
  * Bounds each operation: the adapter gets an AbortSignal that fires after
  * `ms` (or when the caller's signal does), and a call still running then
  * fails with a TransientError, so withRetry may try again and a hung
- * destination never holds the run beyond its own timeout.
+ * destination never holds the run beyond its own timeout. A download that
+ * was opened in time but then stops delivering bytes fails after `stallMs`.
  */
-export function withTimeout(inner: StorageAdapter, ms: number): WrappedAdapter {
+export function withTimeout(inner: StorageAdapter, ms: number, stallMs = 120_000): WrappedAdapter {
   const bounded = <T>(op: string, key: string, signal: AbortSignal | undefined, fn: (s: AbortSignal) => Promise<T>): Promise<T> => {
     const timer = AbortSignal.timeout(ms);
     const combined = signal ? AbortSignal.any([signal, timer]) : timer;
@@ -28,7 +30,7 @@ export function withTimeout(inner: StorageAdapter, ms: number): WrappedAdapter {
     capabilities: inner.capabilities,
     unwrap: () => inner,
     put: (key, src, signal) => bounded("put", key, signal, (s) => inner.put(key, src, s)),
-    get: (key, signal) => bounded("get", key, signal, (s) => inner.get(key, s)),
+    get: async (key, signal) => watchForStalls(await bounded("get", key, signal, (s) => inner.get(key, s)), stallMs, inner.id, key),
     stat: (key, signal) => bounded("stat", key, signal, (s) => inner.stat(key, s)),
     async *list(prefix, signal) {
       const items = await bounded("list", prefix, signal, async (s) => {
@@ -42,4 +44,48 @@ export function withTimeout(inner: StorageAdapter, ms: number): WrappedAdapter {
     sweepTemporary: (prefix, olderThan, signal) => bounded("sweepTemporary", prefix, signal, (s) => inner.sweepTemporary(prefix, olderThan, s)),
     close: () => inner.close(),
   };
+}
+
+/**
+ * Passes a download through, failing it with a TransientError when no byte
+ * arrives for `stallMs` (a NAS whose disk hangs while its SSH server still
+ * answers keep-alives). Time spent waiting on a slow reader does not count.
+ */
+function watchForStalls(source: Readable, stallMs: number, adapter: string, key: string): Readable {
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const err = new TransientError(`download stalled: no data for ${Math.round(stallMs / 1000)}s`, { adapter, op: "get", key });
+      source.destroy(err);
+      out.destroy(err);
+    }, stallMs);
+    timer.unref?.();
+  };
+  source.on("data", (chunk: Buffer) => {
+    arm();
+    if (!out.write(chunk)) {
+      clearTimeout(timer);
+      source.pause();
+    }
+  });
+  out.on("drain", () => {
+    arm();
+    source.resume();
+  });
+  source.once("end", () => {
+    clearTimeout(timer);
+    out.end();
+  });
+  source.once("error", (err) => {
+    clearTimeout(timer);
+    out.destroy(err);
+  });
+  out.once("close", () => {
+    clearTimeout(timer);
+    if (!source.destroyed) source.destroy();
+  });
+  arm();
+  return out;
 }

@@ -80,3 +80,10 @@ export async function setup(opts: GlobalOptions, io: CliIO): Promise<{ cfg: Conf
 export function printJson(io: CliIO, value: unknown): void {
   io.stdout.write(JSON.stringify(value, null, 2) + "\n");
 }
+
+/** `--db NAME` must name a configured database: a typo must not report "all healthy". */
+export function checkDbFlag(cfg: Config, db: string | undefined): void {
+  if (db && !cfg.databases.some((d) => d.name === db)) {
+    throw new UsageError(`no database named "${db}" in ${cfg.configPath}; configured: ${cfg.databases.map((d) => d.name).join(", ")}`);
+  }
+}

@@ -2,7 +2,7 @@ import { closeAll, openDestinations } from "../context.js";
 import { EXIT, type ExitCode } from "../exitCodes.js";
 import { inventoryDestination, type DestinationInventory } from "../inventory.js";
 import { formatInventory } from "../report.js";
-import { printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
+import { checkDbFlag, printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
 
 export interface ListFlags extends GlobalOptions {
   db?: string;
@@ -11,6 +11,7 @@ export interface ListFlags extends GlobalOptions {
 /** Every snapshot on every destination, with its state, read live from the stores. */
 export async function listCommand(flags: ListFlags, io: CliIO): Promise<ExitCode> {
   const { cfg, deps } = await setup(flags, io);
+  checkDbFlag(cfg, flags.db);
   const open = await openDestinations(cfg.destinations, deps, false);
   let inventories: DestinationInventory[];
   try {
@@ -22,9 +23,11 @@ export async function listCommand(flags: ListFlags, io: CliIO): Promise<ExitCode
   } finally {
     await closeAll(open);
   }
-  const damaged = inventories.some((i) => !i.reachable || i.copies.some((c) => c.state !== "complete"));
+  const wanted = flags.db ? [flags.db] : cfg.databases.map((d) => d.name);
+  const missing = wanted.filter((db) => !inventories.some((i) => i.copies.some((c) => c.db === db && c.state === "complete")));
+  const damaged = missing.length > 0 || inventories.some((i) => !i.reachable || i.copies.some((c) => c.state !== "complete"));
   const code = inventories.every((i) => !i.reachable) ? EXIT.failed : damaged ? EXIT.degraded : EXIT.ok;
-  if (flags.json) printJson(io, { command: "list", exitCode: code, destinations: inventories });
-  else io.stdout.write(formatInventory(inventories) + "\n");
+  if (flags.json) printJson(io, { command: "list", exitCode: code, databasesWithoutCompleteCopy: missing, destinations: inventories });
+  else io.stdout.write(formatInventory(inventories) + missing.map((db) => `\nNO COMPLETE COPY of database ${db} anywhere`).join("") + "\n");
   return code;
 }

@@ -17,6 +17,8 @@ interface PruneDestination {
   reachable: boolean;
   error?: string;
   databases: RetentionOutcome[];
+  /** Folders of databases this config does not name: never touched by this prune. */
+  notManaged: string[];
 }
 
 /** Retention alone, per destination, printing what is kept and why. */
@@ -28,7 +30,7 @@ export async function pruneCommand(flags: PruneFlags, io: CliIO): Promise<ExitCo
   const results: PruneDestination[] = [];
   try {
     for (const { cfg: dest, adapter, error } of open.values()) {
-      const entry: PruneDestination = { destination: dest.name, policy: describePolicy(dest.retention), reachable: !!adapter, error, databases: [] };
+      const entry: PruneDestination = { destination: dest.name, policy: describePolicy(dest.retention), reachable: !!adapter, error, databases: [], notManaged: [] };
       results.push(entry);
       if (!adapter) continue;
       const inv = await inventoryDestination(adapter, dest.name);
@@ -36,8 +38,12 @@ export async function pruneCommand(flags: PruneFlags, io: CliIO): Promise<ExitCo
         Object.assign(entry, { reachable: false, error: inv.error });
         continue;
       }
-      const dbs = [...new Set(inv.copies.map((c) => c.db))].sort();
-      for (const db of dbs) {
+      // Only the databases this config names: a shared NAS may hold other hosts' databases,
+      // or ones removed from this config, under other retention rules.
+      const configured = new Set(cfg.databases.map((d) => d.name));
+      const found = [...new Set(inv.copies.map((c) => c.db))].sort();
+      entry.notManaged = found.filter((db) => !configured.has(db));
+      for (const db of found.filter((d) => configured.has(d))) {
         entry.databases.push(
           await applyRetention(adapter, dest.name, db, inv.copies, dest.retention, { now: deps.clock(), dryRun, leftoverGrace: cfg.leftoverGrace }),
         );
@@ -56,6 +62,7 @@ export async function pruneCommand(flags: PruneFlags, io: CliIO): Promise<ExitCo
     for (const r of results) {
       lines.push("", `${r.destination}: ${r.policy}${r.reachable ? "" : `  UNREACHABLE: ${r.error}`}`);
       for (const d of r.databases) lines.push(`  database ${d.db}`, ...formatRetention(d).map((l) => `    ${l}`));
+      if (r.notManaged.length) lines.push(`  not in this config, left alone: ${r.notManaged.join(", ")}`);
     }
     io.stdout.write(lines.join("\n") + "\n");
   }

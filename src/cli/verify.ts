@@ -1,6 +1,6 @@
 import { runVerify, type VerifyReport } from "../verify.js";
 import type { ExitCode } from "../exitCodes.js";
-import { printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
+import { checkDbFlag, printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
 
 export interface VerifyFlags extends GlobalOptions {
   db?: string;
@@ -9,6 +9,7 @@ export interface VerifyFlags extends GlobalOptions {
 
 export async function verifyCommand(flags: VerifyFlags, io: CliIO): Promise<ExitCode> {
   const { cfg, deps } = await setup(flags, io);
+  checkDbFlag(cfg, flags.db);
   const report = await runVerify(cfg, { db: flags.db, deep: !!flags.deep }, deps);
   if (flags.json) printJson(io, report);
   else io.stdout.write(formatVerify(report) + "\n");
@@ -17,6 +18,7 @@ export async function verifyCommand(flags: VerifyFlags, io: CliIO): Promise<Exit
 
 function formatVerify(r: VerifyReport): string {
   const lines = [`triplicate verify${r.deep ? " --deep" : ""}: ${r.errors} error(s)`];
+  for (const db of r.unprotected) lines.push(`NO COMPLETE COPY of database ${db} on any reachable destination`);
   for (const d of r.destinations) {
     lines.push(`${d.destination}${d.reachable ? "" : `  UNREACHABLE: ${d.error}`}`);
     for (const c of d.copies) {

@@ -78,3 +78,27 @@ describe("local adapter: sources that are files on this machine", () => {
     }
   });
 });
+
+describe("withTimeout: stalled downloads", () => {
+  it("fails a download that stops delivering bytes, with a TransientError", async () => {
+    const { withTimeout } = await import("../../adapters/wrap/withTimeout.js");
+    const { TransientError } = await import("../../adapters/errors.js");
+    const { Readable } = await import("node:stream");
+    const hung = {
+      id: "fake:hung",
+      capabilities: { atomicReplace: true, maxConnections: 1 },
+      // One chunk, then nothing ever again: a disk in D state behind a live SSH server.
+      get: async () => {
+        let sent = false;
+        return new Readable({
+          read() {
+            if (!sent) this.push(Buffer.from("first bytes"));
+            sent = true;
+          },
+        });
+      },
+    } as unknown as import("../../adapters/types.js").StorageAdapter;
+    const stream = await withTimeout(hung, 10_000, 200).get("k");
+    await expect(readAll(stream)).rejects.toBeInstanceOf(TransientError);
+  });
+});

@@ -68,6 +68,12 @@ describe("config", () => {
       good.replace("- { name: local, type: local, path: ./backups", "- { name: s3, type: s3, bucket: backups, accessKeyId: AKIAEXAMPLE"),
       /destinations\[0\]\.secretAccessKey \(in destinations "s3"\): accessKeyId is set, so secretAccessKey is needed too/,
     ],
+    ["retention whose every rule is 0", good.replace("retention: { keepDaily: 7, keepWithin: 2w }", "retention: { keepLast: 0, keepDaily: 0 }"), /every keep rule is 0/],
+    [
+      "two destinations on the same folder",
+      good.replace("- { name: local, type: local, path: ./backups, retention: { keepDaily: 7, keepWithin: 2w } }", "- { name: a, type: local, path: ./backups }\n  - { name: b, type: local, path: ./backups }"),
+      /destinations\[1\] \(in destinations "b"\): points at the same place as destination "a"/,
+    ],
     ["a missing path", good.replace(", path: ./app.db", ""), /databases\[0\]\.path \(in databases "app"\): missing; add it/],
   ])("refuses %s with a message that names the field", (_name, yaml, pattern) => {
     expect(problems(yaml).join("\n")).toMatch(pattern);
