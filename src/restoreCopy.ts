@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from "node:fs";
-import { rm } from "node:fs/promises";
+import { open, rm } from "node:fs/promises";
 import { Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { StorageAdapter } from "../adapters/types.js";
@@ -30,8 +30,8 @@ export interface CheckedCopy {
  * Leaves `outFile` in place only on success. Shared by restore and verify --deep.
  *
  * The download, artifact hash and decompression stream on this thread; once
- * the file is written, its SHA-256 (here) and integrity_check (a worker) run
- * side by side instead of one after the other.
+ * the file is written, its fsync, its SHA-256 (here) and integrity_check (a
+ * worker) run side by side instead of one after the other.
  */
 export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manifest, outFile: string, signal?: AbortSignal): Promise<CheckedCopy> {
   const started = performance.now();
@@ -47,7 +47,7 @@ export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manif
       throw new CopyCheckError("download", `cannot read ${manifest.artifact.key}: ${(err as Error).message}`, { cause: err });
     }
     try {
-      await pipeline(source, artifactHash, ...decode, rawBytes, createWriteStream(outFile, { flush: true }), { signal });
+      await pipeline(source, artifactHash, ...decode, rawBytes, createWriteStream(outFile), { signal });
     } catch (err) {
       // A truncated or bit-flipped artifact usually breaks the decoder before the hash can be compared.
       const hashKnown = artifactHash.bytes === manifest.artifact.size;
@@ -60,10 +60,13 @@ export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manif
     if (rawBytes.bytes !== manifest.raw.size) {
       throw new CopyCheckError("raw-hash", `decoded database is ${rawBytes.bytes} bytes; the manifest says ${manifest.raw.size}`);
     }
-    const [raw, facts] = await Promise.allSettled([
+    // fsync (disk), the raw hash (this thread) and integrity_check (a worker) all at once.
+    const [synced, raw, facts] = await Promise.allSettled([
+      fsyncFile(outFile),
       hashStream(createReadStream(outFile, { highWaterMark: 1 << 20 })),
       verifyInWorker({ dbName: manifest.db, file: outFile, expectedCounts: manifest.sqlite.rowCounts, sourceJournalMode: manifest.sqlite.journalMode }),
     ]);
+    if (synced.status === "rejected") throw new CopyCheckError("download", `cannot flush ${outFile} to disk: ${(synced.reason as Error).message}`, { cause: synced.reason });
     if (raw.status === "rejected") throw new CopyCheckError("raw-hash", `cannot read back ${outFile}: ${(raw.reason as Error).message}`, { cause: raw.reason });
     if (raw.value.sha256 !== manifest.raw.sha256) {
       throw new CopyCheckError("raw-hash", `decoded database has sha256 ${raw.value.sha256}; the manifest says ${manifest.raw.sha256}`);
@@ -77,6 +80,15 @@ export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manif
   } catch (err) {
     await Promise.all(["", "-journal", "-wal", "-shm"].map((s) => rm(outFile + s, { force: true })));
     throw err;
+  }
+}
+
+async function fsyncFile(file: string): Promise<void> {
+  const h = await open(file, "r+");
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
   }
 }
 
