@@ -50,7 +50,7 @@ for (let i = 0; i < runs; i++) {
   const t = timed(process.execPath, [BIN, "backup", "--config", cfg, "--json", "--log-level", "warn"]);
   const report = JSON.parse(t.stdout);
   if (report.exitCode !== 0) throw new Error(`triplicate exited ${report.exitCode}`);
-  ours.push(t);
+  ours.push({ seconds: t.seconds, peakRssMB: t.peakRssMB });
   warm(db);
   hand.push(timed("bash", ["-c", byHand]));
   console.error(`run ${i + 1}/${runs}: triplicate ${t.seconds}s (${t.peakRssMB} MB), by hand ${hand[i].seconds}s`);
