@@ -1,9 +1,15 @@
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { createReadStream } from "node:fs";
+import { stat as fsStat } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import pLimit from "p-limit";
 import type { TransformCallback } from "node:stream";
 import { credentialProblems, type S3Config } from "./s3Options.js";
 import {
   AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   GetObjectLockConfigurationCommand,
@@ -14,6 +20,8 @@ import {
   ListObjectsV2Command,
   PutObjectRetentionCommand,
   S3Client,
+  UploadPartCommand,
+  type CompletedPart,
   type HeadObjectCommandOutput,
   type PutObjectCommandInput,
 } from "@aws-sdk/client-s3";
@@ -47,6 +55,9 @@ import { HashingCounter } from "./streams.js";
  * therefore fails the upload before PutObject / CompleteMultipartUpload is
  * ever sent, and lib-storage aborts the multipart upload. Our SHA-256 travels
  * as `x-amz-meta-sha256`; a HeadObject after the commit checks the size.
+ * A staged file (`src.localPath`) bigger than one part skips lib-storage and
+ * is sent as file-range parts, so no part is buffered in memory; see
+ * putFileMultipart for how that path verifies the bytes.
  */
 export { s3OptionsSchema, checkS3Options, parseS3Config, type S3Config, type S3Tuning } from "./s3Options.js";
 import type { S3Tuning } from "./s3Options.js";
@@ -130,7 +141,8 @@ export async function createS3Adapter(config: S3Config, deps: AdapterDeps, tunin
   // checks the same), and AWS wants a checksum on every UploadPart of a locked
   // multipart upload. With ChecksumAlgorithm=SHA256 in the params the SDK adds
   // x-amz-sdk-checksum-algorithm plus x-amz-checksum-sha256 per request even in
-  // WHEN_REQUIRED mode; parts are Buffers, so it goes in a header, never in an
+  // WHEN_REQUIRED mode; lib-storage's parts are Buffers and putFileMultipart
+  // passes each part's precomputed hash, so it goes in a header, never in an
   // aws-chunked trailer.
   const sendChecksums = checksumMode === "when_supported" || lockActive;
 
@@ -167,6 +179,225 @@ export async function createS3Adapter(config: S3Config, deps: AdapterDeps, tunin
     });
   };
 
+  type PutCtx = { adapter: string; op: string; key: string };
+  const lockParams = (lockUntil: Date | undefined) =>
+    config.objectLock && lockUntil ? { ObjectLockMode: config.objectLock.mode, ObjectLockRetainUntilDate: lockUntil } : {};
+  /** Unversioned buckets may report the literal version "null"; moto then refuses ?versionId=null, so address the key without a version. */
+  const realVersion = (v: string | undefined): string | undefined => (v && v !== "null" ? v : undefined);
+
+  /** Upload through lib-storage from `src.open()`, verified on the way in (see VerifyingCounter). Returns the version written. */
+  async function putStream(
+    full: string,
+    key: string,
+    src: BlobSource,
+    uploadPartSize: number,
+    singlePart: boolean,
+    lockUntil: Date | undefined,
+    signal?: AbortSignal,
+  ): Promise<string | undefined> {
+    const ctx: PutCtx = { adapter: id, op: "put", key };
+    const counter = new VerifyingCounter(src, ctx);
+    const body = src.open();
+    let sourceError: unknown;
+    pipeline(body, counter).catch((err) => {
+      sourceError ??= err;
+    });
+
+    const params: PutObjectCommandInput = {
+      Bucket: config.bucket,
+      Key: full,
+      Body: counter,
+      ContentType: "application/octet-stream",
+      Metadata: { sha256: src.sha256 },
+      ...(sendChecksums
+        ? {
+            ChecksumAlgorithm: "SHA256",
+            // A single PUT carries our full-object SHA-256, so AWS itself rejects
+            // different bytes (BadDigest). Multipart parts get per-part SHA-256
+            // from the SDK instead: a full-object SHA-256 is not allowed there, and
+            // lib-storage would copy it onto every UploadPart.
+            ...(singlePart ? { ChecksumSHA256: Buffer.from(src.sha256, "hex").toString("base64") } : {}),
+          }
+        : {}),
+      ...lockParams(lockUntil),
+    };
+
+    const abortController = new AbortController();
+    const onAbort = () => abortController.abort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const upload = new Upload({ client, params, partSize: uploadPartSize, queueSize: config.queueSize, abortController });
+    let versionId: string | undefined;
+    try {
+      const result = await upload.done();
+      versionId = realVersion((result as { VersionId?: string }).VersionId);
+    } catch (err) {
+      body.destroy();
+      counter.destroy();
+      // Prefer the real reason (a short source, a broken disk) over what
+      // lib-storage reports after it (e.g. s3rver's 405 on AbortMultipartUpload).
+      if (counter.failure) throw counter.failure;
+      if (signal?.aborted) throw new TransientError("upload aborted", { ...ctx, cause: signal.reason ?? err });
+      if (sourceError) throw sourceProblem(sourceError, ctx);
+      throw fail("put", key, err);
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+
+    // The flush check has run (the body ended), but stay defensive: never
+    // report success for bytes we did not verify.
+    if (!counter.verified) {
+      await removeWritten(full, versionId);
+      throw counter.failure ?? new PermanentError("upload finished before the source was verified", ctx);
+    }
+    return versionId;
+  }
+
+  /**
+   * A manual multipart upload whose part bodies are ranges of the staged file,
+   * so memory stays at a few stream buffers per part in flight whatever the
+   * part size. Integrity: one sequential pass hashes the whole file (checked
+   * against src.sha256 before CompleteMultipartUpload) and each part's range;
+   * every part body is hashed again as it is sent and must match its range's
+   * hash, so the committed bytes are the bytes that hashed to src.sha256 even
+   * if the file changed under us. With sendChecksums the part hash also goes
+   * to the store as x-amz-checksum-sha256 (precomputed, so in a header, never
+   * an aws-chunked trailer). Any failure aborts the multipart upload.
+   */
+  async function putFileMultipart(
+    full: string,
+    key: string,
+    src: BlobSource & { localPath: string },
+    uploadPartSize: number,
+    lockUntil: Date | undefined,
+    signal?: AbortSignal,
+  ): Promise<string | undefined> {
+    const ctx: PutCtx = { adapter: id, op: "put", key };
+    let fileSize: number;
+    try {
+      fileSize = (await fsStat(src.localPath)).size;
+    } catch (err) {
+      throw sourceProblem(err, ctx);
+    }
+    if (fileSize !== src.size) {
+      throw new PermanentError(`the source file holds ${fileSize} bytes, expected ${src.size}`, ctx);
+    }
+
+    const ranges: { start: number; end: number }[] = []; // end exclusive
+    for (let start = 0; start < src.size; start += uploadPartSize) ranges.push({ start, end: Math.min(start + uploadPartSize, src.size) });
+
+    // `stop` ends everything still running after the first failure; part
+    // requests also end on the caller's signal.
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    // The first failure decides the error; later ones are mostly fallout of `stop`.
+    let failure: { err: unknown; from: "source" | "store" } | undefined;
+    const failed = (from: "source" | "store") => (err: unknown): never => {
+      failure ??= { err, from };
+      stop.abort();
+      throw err;
+    };
+
+    let uploadId: string | undefined;
+    try {
+      const scan = hashFileParts(src.localPath, ranges, stop.signal);
+      const whole = scan.whole
+        .then((sha) => {
+          if (sha !== src.sha256) {
+            throw new ChecksumMismatchError(`source bytes hash to ${sha}, expected ${src.sha256}`, { ...ctx, expected: src.sha256, actual: sha });
+          }
+        })
+        .catch(failed("source"));
+      whole.catch(() => undefined); // observed below; no unhandled rejection meanwhile
+
+      const created = await client
+        .send(
+          new CreateMultipartUploadCommand({
+            Bucket: config.bucket,
+            Key: full,
+            ContentType: "application/octet-stream",
+            Metadata: { sha256: src.sha256 },
+            ...(sendChecksums ? { ChecksumAlgorithm: "SHA256" } : {}),
+            ...lockParams(lockUntil),
+          }),
+          { abortSignal: stop.signal },
+        )
+        .catch(failed("store"));
+      uploadId = created.UploadId;
+      if (!uploadId) throw failed("store")(new PermanentError("the store returned no UploadId", ctx));
+
+      const limit = pLimit(config.queueSize);
+      const sendPart = async (i: number): Promise<CompletedPart> => {
+        if (stop.signal.aborted) failed("store")(new TransientError("upload stopped", ctx));
+        const { start, end } = ranges[i];
+        const expected = await scan.parts[i].catch(failed("source"));
+        const tap = new HashingCounter();
+        let readError: unknown;
+        // fs ranges are inclusive at both ends.
+        pipeline(createReadStream(src.localPath, { start, end: end - 1 }), tap).catch((err) => {
+          readError ??= err;
+        });
+        let out;
+        try {
+          out = await client.send(
+            new UploadPartCommand({
+              Bucket: config.bucket,
+              Key: full,
+              UploadId: uploadId,
+              PartNumber: i + 1,
+              Body: tap,
+              ContentLength: end - start,
+              ...(sendChecksums ? { ChecksumAlgorithm: "SHA256", ChecksumSHA256: expected.toString("base64") } : {}),
+            }),
+            { abortSignal: stop.signal },
+          );
+        } catch (err) {
+          tap.destroy();
+          if (readError) failed("source")(readError);
+          throw failed("store")(err);
+        }
+        const sent = tap.digest();
+        if (tap.bytes !== end - start || sent !== expected.toString("hex")) {
+          failed("source")(
+            new ChecksumMismatchError(`part ${i + 1} changed on disk during the upload (${tap.bytes} bytes hashing to ${sent})`, {
+              ...ctx, expected: expected.toString("hex"), actual: sent,
+            }),
+          );
+        }
+        return { PartNumber: i + 1, ETag: out.ETag, ...(sendChecksums ? { ChecksumSHA256: out.ChecksumSHA256 ?? expected.toString("base64") } : {}) };
+      };
+      const settled = await Promise.allSettled(ranges.map((_, i) => limit(() => sendPart(i))));
+      await whole.catch(() => undefined);
+      const rejected = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failure || rejected) throw failure?.err ?? rejected?.reason;
+      const parts = settled.map((r) => (r as PromiseFulfilledResult<CompletedPart>).value);
+      await whole; // the whole file hashed to src.sha256 before anything commits
+
+      const done = await client
+        .send(
+          new CompleteMultipartUploadCommand({ Bucket: config.bucket, Key: full, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+          { abortSignal: stop.signal },
+        )
+        .catch(failed("store"));
+      return realVersion(done.VersionId);
+    } catch (err) {
+      stop.abort();
+      if (uploadId) {
+        // Best effort: s3rver answers 405; sweepTemporary catches what is left.
+        await client.send(new AbortMultipartUploadCommand({ Bucket: config.bucket, Key: full, UploadId: uploadId })).catch((e) => {
+          deps.logger.debug({ adapter: id, key: full, err: errName(e) }, "could not abort the multipart upload");
+        });
+      }
+      const first = failure ?? { err, from: "store" as const };
+      if (first.err instanceof AdapterError && !(first.err instanceof TransientError && signal?.aborted)) throw first.err;
+      if (signal?.aborted) throw new TransientError("upload aborted", { ...ctx, cause: signal.reason ?? first.err });
+      if (first.from === "source") throw sourceProblem(first.err, ctx);
+      throw fail("put", key, first.err);
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
   const adapter = {
     id,
     capabilities: { atomicReplace: true, maxConnections: 4 },
@@ -176,66 +407,17 @@ export async function createS3Adapter(config: S3Config, deps: AdapterDeps, tunin
       const ctx = { adapter: id, op: "put", key };
       if (signal?.aborted) throw new TransientError("aborted before the upload started", { ...ctx, cause: signal.reason });
 
-      const counter = new VerifyingCounter(src, ctx);
-      const body = src.open();
-      let sourceError: unknown;
-      pipeline(body, counter).catch((err) => {
-        sourceError ??= err;
-      });
-
       const lockUntil = retainUntil();
       // S3 allows 10,000 parts per upload: grow the part for very large artifacts (8 MiB parts stop at ~78 GiB).
       const uploadPartSize = Math.max(partSize, Math.ceil(src.size / 10_000));
       const singlePart = src.size <= uploadPartSize; // lib-storage sends one PutObject iff the body fits one part
-      const params: PutObjectCommandInput = {
-        Bucket: config.bucket,
-        Key: full,
-        Body: counter,
-        ContentType: "application/octet-stream",
-        Metadata: { sha256: src.sha256 },
-        ...(sendChecksums
-          ? {
-              ChecksumAlgorithm: "SHA256",
-              // A single PUT carries our full-object SHA-256, so AWS itself rejects
-              // different bytes (BadDigest). Multipart parts get per-part SHA-256
-              // from the SDK instead: a full-object SHA-256 is not allowed there, and
-              // lib-storage would copy it onto every UploadPart.
-              ...(singlePart ? { ChecksumSHA256: Buffer.from(src.sha256, "hex").toString("base64") } : {}),
-            }
-          : {}),
-        ...(config.objectLock && lockUntil ? { ObjectLockMode: config.objectLock.mode, ObjectLockRetainUntilDate: lockUntil } : {}),
-      };
-
-      const abortController = new AbortController();
-      const onAbort = () => abortController.abort();
-      signal?.addEventListener("abort", onAbort, { once: true });
-      const upload = new Upload({ client, params, partSize: uploadPartSize, queueSize: config.queueSize, abortController });
-      let versionId: string | undefined;
-      try {
-        const result = await upload.done();
-        // Unversioned buckets may report the literal version "null"; moto then
-        // refuses ?versionId=null, so address the key without a version.
-        const v = (result as { VersionId?: string }).VersionId;
-        versionId = v && v !== "null" ? v : undefined;
-      } catch (err) {
-        body.destroy();
-        counter.destroy();
-        // Prefer the real reason (a short source, a broken disk) over what
-        // lib-storage reports after it (e.g. s3rver's 405 on AbortMultipartUpload).
-        if (counter.failure) throw counter.failure;
-        if (signal?.aborted) throw new TransientError("upload aborted", { ...ctx, cause: signal.reason ?? err });
-        if (sourceError) throw sourceProblem(sourceError, ctx);
-        throw fail("put", key, err);
-      } finally {
-        signal?.removeEventListener("abort", onAbort);
-      }
-
-      // The flush check has run (the body ended), but stay defensive: never
-      // report success for bytes we did not verify.
-      if (!counter.verified) {
-        await removeWritten(full, versionId);
-        throw counter.failure ?? new PermanentError("upload finished before the source was verified", ctx);
-      }
+      // A staged file is sent part by part straight from disk: lib-storage would
+      // hold up to queueSize+1 parts of a stream body in memory (~40-60 MB more RSS).
+      const localPath = src.localPath;
+      const versionId =
+        localPath && !singlePart
+          ? await putFileMultipart(full, key, { ...src, localPath }, uploadPartSize, lockUntil, signal)
+          : await putStream(full, key, src, uploadPartSize, singlePart, lockUntil, signal);
 
       let head: HeadObjectCommandOutput;
       try {
@@ -477,6 +659,55 @@ class VerifyingCounter extends HashingCounter {
     this.verified = true;
     done();
   }
+}
+
+/**
+ * One sequential read of `path` that hashes the whole file and, separately,
+ * each of `ranges` (contiguous, from 0). Part hashes resolve as the read
+ * passes them, so uploads can start long before the whole hash is known.
+ */
+function hashFileParts(
+  path: string,
+  ranges: readonly { start: number; end: number }[],
+  signal: AbortSignal,
+): { parts: Promise<Buffer>[]; whole: Promise<string> } {
+  const settle: { resolve: (b: Buffer) => void; reject: (e: unknown) => void }[] = [];
+  const parts = ranges.map(
+    () =>
+      new Promise<Buffer>((resolve, reject) => {
+        settle.push({ resolve, reject });
+      }),
+  );
+  for (const p of parts) p.catch(() => undefined); // parts never asked for must not be unhandled rejections
+  const total = ranges.length > 0 ? ranges[ranges.length - 1].end : 0;
+  const whole = (async () => {
+    const all = createHash("sha256");
+    let i = 0;
+    let part = createHash("sha256");
+    let pos = 0;
+    // 1 MiB reads: the pass runs at disk speed, far ahead of the network.
+    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20, signal }) as AsyncIterable<Buffer>) {
+      all.update(chunk);
+      let off = 0;
+      while (off < chunk.length) {
+        if (i >= ranges.length) throw new Error(`the file grew past the declared ${total} bytes while it was read`);
+        const take = Math.min(chunk.length - off, ranges[i].end - pos);
+        part.update(chunk.subarray(off, off + take));
+        off += take;
+        pos += take;
+        if (pos === ranges[i].end) {
+          settle[i++].resolve(part.digest());
+          part = createHash("sha256");
+        }
+      }
+    }
+    if (pos !== total) throw new Error(`the file ended after ${pos} bytes, expected ${total}`);
+    return all.digest("hex");
+  })();
+  whole.catch((err) => {
+    for (const s of settle) s.reject(err); // no-op for parts already resolved
+  });
+  return { parts, whole };
 }
 
 // ---------------------------------------------------------------------------

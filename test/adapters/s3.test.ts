@@ -1,4 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import pino from "pino";
 import {
@@ -10,7 +13,7 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { createS3Adapter, parseS3Config, type S3Tuning } from "../../adapters/s3.js";
-import type { StorageAdapter } from "../../adapters/types.js";
+import type { BlobSource, StorageAdapter } from "../../adapters/types.js";
 import {
   AuthError,
   ChecksumMismatchError,
@@ -91,6 +94,15 @@ function messagesOf(err: unknown): string[] {
   return out;
 }
 
+/** A BlobSource whose bytes are also a file on disk (a staged artifact), as the backup hands to adapters. */
+const stagedDir = mkdtempSync(path.join(tmpdir(), "s3-staged-"));
+afterAll(() => rmSync(stagedDir, { recursive: true, force: true }));
+function stagedSource(data: Buffer, overrides: Partial<BlobSource> = {}): BlobSource {
+  const file = path.join(stagedDir, `${++seq}.bin`);
+  writeFileSync(file, data);
+  return { ...bufferSource(data), localPath: file, ...overrides };
+}
+
 async function keysOf(a: StorageAdapter, prefix: string): Promise<string[]> {
   const out: string[] = [];
   for await (const o of a.list(prefix)) out.push(o.key);
@@ -168,6 +180,36 @@ for (const [name, server] of [
       }
     });
 
+    it("round-trips a 12 MB multipart upload from a staged file (localPath) with its sha256", async () => {
+      const a = await adapterFor(await server(), { partSizeMB: 5, queueSize: 2 });
+      try {
+        const data = randomBytes(12 * MB);
+        const src = stagedSource(data, { open: () => { throw new Error("a staged file is read from localPath"); } });
+        const info = await a.put("big/staged.bin", src);
+        expect(info.size).toBe(data.length);
+        const st = await a.stat("big/staged.bin");
+        expect(st.size).toBe(data.length);
+        expect(st.sha256).toBe(src.sha256);
+        expect(sha256(await readAll(await a.get("big/staged.bin")))).toBe(src.sha256);
+      } finally {
+        await a.close();
+      }
+    });
+
+    it("refuses a staged file whose bytes or size do not match, before anything is committed", async () => {
+      const a = await adapterFor(await server(), { partSizeMB: 5 });
+      try {
+        const data = randomBytes(11 * MB);
+        await expect(a.put("big/lie.bin", stagedSource(data, { sha256: "0".repeat(64) }))).rejects.toBeInstanceOf(ChecksumMismatchError);
+        await expect(a.put("big/short.bin", stagedSource(data, { size: data.length + 1 }))).rejects.toThrow(/expected/);
+        await expect(a.stat("big/lie.bin")).rejects.toBeInstanceOf(NotFoundError);
+        await expect(a.stat("big/short.bin")).rejects.toBeInstanceOf(NotFoundError);
+        expect(await a.sweepTemporary("big/", new Date(Date.now() + 60_000))).toEqual([]);
+      } finally {
+        await a.close();
+      }
+    });
+
     it("refuses a multipart source whose bytes do not match its sha256, before anything is committed", async () => {
       const a = await adapterFor(await server(), { partSizeMB: 5 });
       try {
@@ -198,6 +240,12 @@ for (const [name, server] of [
           setTimeout(() => mid.abort(), 30);
           await expect(pending).rejects.toBeInstanceOf(TransientError);
           await expect(big.stat("abort/big")).rejects.toBeInstanceOf(NotFoundError);
+
+          const staged = new AbortController();
+          const pendingStaged = big.put("abort/staged", stagedSource(randomBytes(16 * MB)), staged.signal);
+          setTimeout(() => staged.abort(), 30);
+          await expect(pendingStaged).rejects.toBeInstanceOf(TransientError);
+          await expect(big.stat("abort/staged")).rejects.toBeInstanceOf(NotFoundError);
         } finally {
           await big.close();
         }
@@ -352,6 +400,20 @@ describe("s3 adapter with Object Lock (moto_server)", () => {
       expect((await a.stat("app/big.sqlite.zst")).lockedUntil!.getTime()).toBeGreaterThan(Date.now());
       await expect(a.delete("app/big.sqlite.zst")).rejects.toThrow(/Object Lock \(COMPLIANCE\)/);
       expect(sha256(await readAll(await a.get("app/big.sqlite.zst")))).toBe(sha256(data));
+    } finally {
+      await a.close();
+    }
+  });
+
+  it("locks multipart uploads from a staged file (localPath) too", async () => {
+    const s = await motoLocked();
+    const a = await adapterFor(s, { objectLock: { mode: "COMPLIANCE", days: 2 }, partSizeMB: 5 });
+    try {
+      const data = randomBytes(11 * MB);
+      const info = await a.put("app/staged.sqlite.zst", stagedSource(data));
+      expect(info.lockedUntil!.getTime()).toBeGreaterThan(Date.now() + 47 * 3_600_000);
+      expect((await a.stat("app/staged.sqlite.zst")).lockedUntil!.getTime()).toBeGreaterThan(Date.now());
+      expect(sha256(await readAll(await a.get("app/staged.sqlite.zst")))).toBe(sha256(data));
     } finally {
       await a.close();
     }
