@@ -25,7 +25,7 @@ import {
 import { dockerEngineAnswers, noteSkipped } from "../helpers/docker.js";
 import { describeAdapterContract } from "./contract.js";
 import { bufferSource, readAll } from "../helpers/blob.js";
-import { startS3rver } from "../helpers/s3rver.js";
+import { startS3rver, testS3Client } from "../helpers/s3rver.js";
 import { startMoto } from "../helpers/moto.js";
 import type { S3TestServer } from "../helpers/s3rver.js";
 
@@ -72,16 +72,7 @@ async function adapterFor(
   return createS3Adapter(config, { logger }, tuning);
 }
 
-function rawClient(server: S3TestServer): S3Client {
-  return new S3Client({
-    endpoint: server.endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-  });
-}
+const rawClient = testS3Client;
 
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 

@@ -114,3 +114,15 @@ export async function startS3rver(): Promise<S3TestServer> {
     throw err;
   }
 }
+
+/** A plain SDK client for a test server, to look at the bucket behind the adapter's back. */
+export function testS3Client(server: S3TestServer): S3Client {
+  return new S3Client({
+    endpoint: server.endpoint,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
+}

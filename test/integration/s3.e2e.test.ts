@@ -1,11 +1,11 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { DeleteObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, HeadObjectCommand, ListObjectVersionsCommand } from "@aws-sdk/client-s3";
 import { runCli, tempDir } from "../helpers/cli.js";
 import { createSampleDb } from "../helpers/sqlite.js";
 import { startMoto } from "../helpers/moto.js";
-import { startS3rver, type S3TestServer } from "../helpers/s3rver.js";
+import { startS3rver, testS3Client, type S3TestServer } from "../helpers/s3rver.js";
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -40,13 +40,7 @@ ${extra}`,
   return { file, env: { TEST_S3_KEY: s3.accessKeyId, TEST_S3_SECRET: s3.secretAccessKey } };
 }
 
-function client(s3: S3TestServer): S3Client {
-  return new S3Client({
-    endpoint: s3.endpoint, region: "us-east-1", forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED",
-  });
-}
+const client = testS3Client;
 
 describe("backup, verify and restore with S3 (s3rver)", () => {
   let s3: S3TestServer;

@@ -2,11 +2,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createHash } from "node:crypto";
 import { open, readdir, readFile, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { runCli, tempDir } from "../helpers/cli.js";
 import { createSampleDb } from "../helpers/sqlite.js";
 import { startSshd, type SshdServer } from "../helpers/sshd.js";
-import { startS3rver, type S3TestServer } from "../helpers/s3rver.js";
+import { startS3rver, testS3Client, type S3TestServer } from "../helpers/s3rver.js";
 
 /**
  * The product as the DESIGN means it: one backup lands on a local folder, a
@@ -81,11 +81,7 @@ describe("one backup, three destinations (local, SFTP, S3)", () => {
     // Each store holds the same bytes: read them straight from the stores.
     expect(sha256(await readFile(path.join(dir, "local", run.artifact.key)))).toBe(run.artifact.sha256);
     expect(sha256(await readFile(path.join(nasRoot, run.artifact.key)))).toBe(run.artifact.sha256);
-    const s3c = new S3Client({
-      endpoint: s3.endpoint, region: "us-east-1", forcePathStyle: true,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-      requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED",
-    });
+    const s3c = testS3Client(s3);
     const head = await s3c.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: `${path.basename(dir)}/${run.artifact.key}` }));
     expect(head.Metadata?.sha256).toBe(run.artifact.sha256);
     // No temp names left on the NAS.
