@@ -47,7 +47,7 @@ const hand: { seconds: number; peakRssMB: number }[] = [];
 for (let i = 0; i < runs; i++) {
   for (const d of dests) await rm(d, { recursive: true, force: true }), await rm(`${d}-hand`, { recursive: true, force: true });
   warm(db);
-  const t = timed(process.execPath, [BIN, "backup", "--config", cfg, "--json", "--log-level", "warn"]);
+  const t = timed(BIN, ["backup", "--config", cfg, "--json", "--log-level", "warn"]);
   const report = JSON.parse(t.stdout);
   if (report.exitCode !== 0) throw new Error(`triplicate exited ${report.exitCode}`);
   ours.push({ seconds: t.seconds, peakRssMB: t.peakRssMB });

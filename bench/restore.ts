@@ -23,7 +23,7 @@ const out = path.join(work, "out");
 try {
   const cfg = path.join(work, "bench.yml");
   const env = await writeBenchConfig(cfg, db, work, [{ kind: "local", name: "local" }, { kind: "sftp", name: "nas" }, { kind: "s3", name: "s3" }], servers);
-  const backup = timed(process.execPath, [BIN, "backup", "--config", cfg, "--json", "--log-level", "warn"], env);
+  const backup = timed(BIN, ["backup", "--config", cfg, "--json", "--log-level", "warn"], env);
   const run = JSON.parse(backup.stdout).databases[0];
   if (run.exitCode !== 0) throw new Error(`backup failed: ${backup.stdout}`);
   const key: string = run.artifact.key;
@@ -55,7 +55,7 @@ await pipeline(r.Body, createWriteStream(process.argv[2]));`,
     for (let i = 0; i < runs; i++) {
       await rm(out, { recursive: true, force: true });
       await mkdir(out, { recursive: true });
-      const t = timed(process.execPath, [BIN, "restore", "bench", "--config", cfg, "--from", dest, "--to", path.join(out, "restored.db"), "--json", "--log-level", "warn"], env);
+      const t = timed(BIN, ["restore", "bench", "--config", cfg, "--from", dest, "--to", path.join(out, "restored.db"), "--json", "--log-level", "warn"], env);
       if (JSON.parse(t.stdout).exitCode !== 0) throw new Error(`restore from ${dest} failed: ${t.stdout}`);
       ours.push(t.seconds);
       rss = Math.max(rss, t.peakRssMB);

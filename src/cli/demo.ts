@@ -54,9 +54,9 @@ const walRows = db.prepare("SELECT count(*) FROM orders").pluck().get();
 console.log(`demo: ${dbPath} (WAL, ${walRows} orders, all still in the -wal file); config ${configPath}\n`);
 
 // The writer stays open during the backup, as a live application would.
-const backup = spawnSync(process.execPath, [bin, "backup", "--config", configPath, "--tag", "demo", "--log-level", "warn"], { stdio: "inherit" });
+const backup = spawnSync(bin, ["backup", "--config", configPath, "--tag", "demo", "--log-level", "warn"], { stdio: "inherit" });
 db.close();
 console.log(`\n$ triplicate list --config ${path.relative(process.cwd(), configPath)}`);
-spawnSync(process.execPath, [bin, "list", "--config", configPath, "--log-level", "warn"], { stdio: "inherit" });
+spawnSync(bin, ["list", "--config", configPath, "--log-level", "warn"], { stdio: "inherit" });
 console.log(`\nTry next: npx triplicate backup --config ${path.relative(process.cwd(), configPath)} (run it a few times), then prune --dry-run`);
 process.exitCode = backup.status ?? 1;
