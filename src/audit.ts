@@ -1,5 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import path from "node:path";
+import { rm } from "node:fs/promises";
 import { isOffsite, mediumOf, stagingDir, type Config, type DestinationConfig } from "./config.js";
 import { closeAll, openDestinations, type RunDeps } from "./context.js";
 import { formatAge } from "./duration.js";
@@ -8,7 +7,7 @@ import { inventoryDestination, type CopyRecord, type CopyState, type Destination
 import { judgePolicy, type CopyEvidence, type PolicyVerdict } from "./policy.js";
 import { describePolicy } from "./prune.js";
 import { planRetention } from "./retention.js";
-import { fetchAndCheckCopy } from "./restoreCopy.js";
+import { deepCheckNewest, makeScratch } from "./deepCheck.js";
 import { VerificationLog, type DeepCheck } from "./verifications.js";
 import type { StorageAdapter } from "../adapters/types.js";
 
@@ -102,34 +101,22 @@ export async function runAudit(cfg: Config, opts: { deep: boolean }, deps: RunDe
   return buildAuditReport(cfg, inventories.map((i) => ({ cfg: i.cfg, inv: i.inv })), { now: deps.clock(), deep: opts.deep, toolVersion: deps.toolVersion, history });
 }
 
+/** `--deep`: the full restore test of each configured database's newest copy on each destination. */
 async function deepCheckLatest(
   inventories: { cfg: DestinationConfig; adapter?: StorageAdapter; inv: DestinationInventory }[],
   cfg: Config,
   history: VerificationLog,
   deps: RunDeps,
 ): Promise<void> {
-  const scratch = await mkdtemp(path.join(stagingDir(cfg), "audit-"));
+  const scratch = await makeScratch(stagingDir(cfg), "audit-");
+  const configured = new Set(cfg.databases.map((d) => d.name));
   try {
     await Promise.all(
-      inventories.map(async ({ cfg: d, adapter, inv }) => {
-        if (!adapter || !inv.reachable) return;
-        for (const db of cfg.databases) {
-          const latest = inv.copies.filter((c) => c.db === db.name && c.state === "complete").at(-1);
-          if (!latest?.manifest) continue;
-          const out = path.join(scratch, `${d.name}-${db.name}.sqlite`);
-          const t0 = performance.now();
-          try {
-            await fetchAndCheckCopy(adapter, latest.manifest, out);
-            history.record(d.name, db.name, latest.snapshotId, { ok: true, checkedAt: deps.clock().toISOString(), durationMs: Math.round(performance.now() - t0) });
-          } catch (err) {
-            history.record(d.name, db.name, latest.snapshotId, {
-              ok: false, reason: (err as Error).message, checkedAt: deps.clock().toISOString(), durationMs: Math.round(performance.now() - t0),
-            });
-          } finally {
-            await rm(out, { force: true });
-          }
-        }
-      }),
+      inventories.map(({ cfg: d, adapter, inv }) =>
+        adapter && inv.reachable
+          ? deepCheckNewest(adapter, d.name, inv.copies.filter((c) => configured.has(c.db)), { scratch, history, clock: deps.clock })
+          : undefined,
+      ),
     );
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -110,8 +110,8 @@ export async function inventoryDestination(
           modifiedAt: g.manifest.modifiedAt,
         };
         let art = byKey.get(manifest.artifact.key);
-        if (art && (art.lockedUntil === undefined || art.sha256 === undefined)) {
-          // Listings rarely carry lock dates or checksums; stat does, where the store has them.
+        if (art && adapter.capabilities.statAddsDetails) {
+          // S3 listings carry no lock dates or checksums; HEAD does.
           art = await adapter.stat(art.key).catch((err) => (err instanceof NotFoundError ? undefined : art));
         }
         if (!art) return { ...rec, state: "missing-artifact", detail: `${manifest.artifact.key} is missing` };
@@ -137,4 +137,12 @@ export async function inventoryDestination(
 /** Reads an object back and hashes it: the proof a copy holds the bytes its manifest names. */
 export async function readBackSha256(adapter: StorageAdapter, key: string, signal?: AbortSignal): Promise<{ sha256: string; size: number }> {
   return hashStream((await adapter.get(key, signal)) as AsyncIterable<Buffer>);
+}
+
+/**
+ * Databases that no inventory holds a complete copy of. A wiped folder or a
+ * typo must never read as "healthy": list and verify both report these.
+ */
+export function databasesWithoutCompleteCopy(dbs: string[], inventories: { copies: { db: string; state: CopyState }[] }[]): string[] {
+  return dbs.filter((db) => !inventories.some((i) => i.copies.some((c) => c.db === db && c.state === "complete")));
 }

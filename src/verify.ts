@@ -1,11 +1,9 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
+import { rm } from "node:fs/promises";
 import { stagingDir, type Config } from "./config.js";
 import { closeAll, openDestinations, type RunDeps } from "./context.js";
 import { EXIT, type ExitCode } from "./exitCodes.js";
-import { inventoryDestination, type CopyState } from "./inventory.js";
-import { fetchAndCheckCopy } from "./restoreCopy.js";
+import { databasesWithoutCompleteCopy, inventoryDestination, type CopyState } from "./inventory.js";
+import { deepCheckNewest, makeScratch } from "./deepCheck.js";
 import { VerificationLog, type DeepCheck } from "./verifications.js";
 
 export interface VerifiedCopy {
@@ -36,7 +34,7 @@ export interface VerifyReport {
  */
 export async function runVerify(cfg: Config, opts: { db?: string; deep: boolean }, deps: RunDeps): Promise<VerifyReport> {
   const open = await openDestinations(cfg.destinations, deps, false);
-  const scratch = opts.deep ? await mkdtemp(path.join(cfg.staging ?? os.tmpdir(), "triplicate-verify-")) : undefined;
+  const scratch = opts.deep ? await makeScratch(stagingDir(cfg), "verify-") : undefined;
   const report: VerifyReport = { command: "verify", deep: opts.deep, exitCode: EXIT.ok, errors: 0, unprotected: [], destinations: [] };
   const history = opts.deep ? await VerificationLog.open(stagingDir(cfg)) : undefined;
   try {
@@ -47,22 +45,8 @@ export async function runVerify(cfg: Config, opts: { db?: string; deep: boolean 
         if (!inv.reachable) return { destination: d.name, reachable: false, error: inv.error, copies: [] };
         const copies: VerifiedCopy[] = inv.copies.map((c) => ({ db: c.db, snapshotId: c.snapshotId, state: c.state, detail: c.state === "complete" ? undefined : c.detail }));
         if (opts.deep) {
-          const newest = new Map<string, (typeof inv.copies)[number]>();
-          for (const c of inv.copies) if (c.state === "complete" && (!newest.has(c.db) || newest.get(c.db)!.snapshotId < c.snapshotId)) newest.set(c.db, c);
-          for (const c of newest.values()) {
-            const out = path.join(scratch!, `${d.name}-${c.db}-${c.snapshotId}.sqlite`);
-            const entry = copies.find((x) => x.db === c.db && x.snapshotId === c.snapshotId)!;
-            const t0 = performance.now();
-            try {
-              await fetchAndCheckCopy(adapter, c.manifest!, out);
-              entry.deep = { ok: true, durationMs: Math.round(performance.now() - t0), checkedAt: deps.clock().toISOString() };
-            } catch (err) {
-              entry.deep = { ok: false, reason: (err as Error).message, durationMs: Math.round(performance.now() - t0), checkedAt: deps.clock().toISOString() };
-            } finally {
-              await rm(out, { force: true });
-            }
-            history!.record(d.name, c.db, c.snapshotId, entry.deep);
-          }
+          const checks = await deepCheckNewest(adapter, d.name, inv.copies, { scratch: scratch!, history: history!, clock: deps.clock });
+          for (const c of copies) c.deep = checks.get(`${c.db}/${c.snapshotId}`);
         }
         return { destination: d.name, reachable: true, copies };
       }),
@@ -74,8 +58,7 @@ export async function runVerify(cfg: Config, opts: { db?: string; deep: boolean 
   }
   // A configured database that no reachable destination holds a complete copy of is a problem,
   // not "0 errors": a wiped folder must not verify as healthy.
-  const wanted = opts.db ? [opts.db] : cfg.databases.map((d) => d.name);
-  report.unprotected = wanted.filter((db) => !report.destinations.some((d) => d.copies.some((c) => c.db === db && c.state === "complete")));
+  report.unprotected = databasesWithoutCompleteCopy(opts.db ? [opts.db] : cfg.databases.map((d) => d.name), report.destinations);
   report.errors = report.unprotected.length + report.destinations.reduce(
     (n, d) => n + d.copies.filter((c) => (c.state !== "complete" && c.state !== "orphan") || c.deep?.ok === false).length,
     0,

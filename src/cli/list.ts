@@ -1,6 +1,6 @@
 import { closeAll, openDestinations } from "../context.js";
 import { EXIT, type ExitCode } from "../exitCodes.js";
-import { inventoryDestination, type DestinationInventory } from "../inventory.js";
+import { databasesWithoutCompleteCopy, inventoryDestination, type DestinationInventory } from "../inventory.js";
 import { formatInventory } from "../report.js";
 import { checkDbFlag, printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
 
@@ -23,8 +23,7 @@ export async function listCommand(flags: ListFlags, io: CliIO): Promise<ExitCode
   } finally {
     await closeAll(open);
   }
-  const wanted = flags.db ? [flags.db] : cfg.databases.map((d) => d.name);
-  const missing = wanted.filter((db) => !inventories.some((i) => i.copies.some((c) => c.db === db && c.state === "complete")));
+  const missing = databasesWithoutCompleteCopy(flags.db ? [flags.db] : cfg.databases.map((d) => d.name), inventories);
   const damaged = missing.length > 0 || inventories.some((i) => !i.reachable || i.copies.some((c) => c.state !== "complete"));
   const code = inventories.every((i) => !i.reachable) ? EXIT.failed : damaged ? EXIT.degraded : EXIT.ok;
   if (flags.json) printJson(io, { command: "list", exitCode: code, databasesWithoutCompleteCopy: missing, destinations: inventories });
