@@ -65,7 +65,7 @@ export async function createLocalAdapter(config: LocalConfig, deps: AdapterDeps)
 
   const adapter: StorageAdapter = {
     id,
-    capabilities: { atomicReplace: true, maxConnections: 4 },
+    capabilities: { atomicReplace: true, maxConnections: 4, statAddsDetails: false },
 
     async put(key: string, src: BlobSource, signal?: AbortSignal): Promise<ObjectInfo> {
       const full = resolve(key, "put");

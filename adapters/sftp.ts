@@ -177,7 +177,7 @@ export async function createSftpAdapter(config: SftpConfig, deps: AdapterDeps): 
     throw new DestinationConfigError(problems.join("; "), { adapter: id, op: "open" });
   }
 
-  const capabilities = { atomicReplace: true, maxConnections: 2 };
+  const capabilities = { atomicReplace: true, maxConnections: 2, statAddsDetails: false };
   let session: Session | undefined;
   let connecting: Promise<Session> | undefined;
   let closed = false;

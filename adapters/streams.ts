@@ -36,3 +36,10 @@ export async function hashStream(stream: AsyncIterable<Buffer>): Promise<{ sha25
 export function randomHex(bytes = 6): string {
   return [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+/** Everything an async iterable yields, as an array (listings are retried and limited as a whole). */
+export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const o of it) out.push(o);
+  return out;
+}

@@ -36,6 +36,12 @@ export interface AdapterCapabilities {
   atomicReplace: boolean;
   /** How many operations the store should see at once from us. */
   maxConnections: number;
+  /**
+   * True when `stat` knows more than `list` yields (a checksum, an Object
+   * Lock date): inventories then stat each artifact; otherwise the listing
+   * is all there is to know, and no second round trip is made.
+   */
+  statAddsDetails: boolean;
 }
 
 /**

@@ -1,6 +1,6 @@
 import pLimit from "p-limit";
 import type { StorageAdapter, WrappedAdapter } from "../types.js";
-import { collect } from "./withRetry.js";
+import { collect } from "../streams.js";
 
 /**
  * Caps concurrent operations on one destination at its

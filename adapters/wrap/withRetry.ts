@@ -1,5 +1,6 @@
 import pRetry from "p-retry";
-import type { BlobSource, ObjectInfo, StorageAdapter, WrappedAdapter } from "../types.js";
+import type { BlobSource, StorageAdapter, WrappedAdapter } from "../types.js";
+import { collect } from "../streams.js";
 import { isRetryable } from "../errors.js";
 
 export interface RetryOptions {
@@ -49,10 +50,4 @@ export function withRetry(inner: StorageAdapter, opts: RetryOptions = defaultRet
       run("sweepTemporary", prefix, () => inner.sweepTemporary(prefix, olderThan, signal), signal),
     close: () => inner.close(),
   };
-}
-
-export async function collect(it: AsyncIterable<ObjectInfo>): Promise<ObjectInfo[]> {
-  const out: ObjectInfo[] = [];
-  for await (const o of it) out.push(o);
-  return out;
 }

@@ -1,6 +1,7 @@
 import { PassThrough, type Readable } from "node:stream";
 import type { StorageAdapter, WrappedAdapter } from "../types.js";
 import { TransientError } from "../errors.js";
+import { collect } from "../streams.js";
 
 /**
  * Bounds each operation: the adapter gets an AbortSignal that fires after
@@ -33,11 +34,7 @@ export function withTimeout(inner: StorageAdapter, ms: number, stallMs = 120_000
     get: async (key, signal) => watchForStalls(await bounded("get", key, signal, (s) => inner.get(key, s)), stallMs, inner.id, key),
     stat: (key, signal) => bounded("stat", key, signal, (s) => inner.stat(key, s)),
     async *list(prefix, signal) {
-      const items = await bounded("list", prefix, signal, async (s) => {
-        const out = [];
-        for await (const o of inner.list(prefix, s)) out.push(o);
-        return out;
-      });
+      const items = await bounded("list", prefix, signal, (s) => collect(inner.list(prefix, s)));
       yield* items;
     },
     delete: (key, signal) => bounded("delete", key, signal, (s) => inner.delete(key, s)),

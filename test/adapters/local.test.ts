@@ -86,7 +86,7 @@ describe("withTimeout: stalled downloads", () => {
     const { Readable } = await import("node:stream");
     const hung = {
       id: "fake:hung",
-      capabilities: { atomicReplace: true, maxConnections: 1 },
+      capabilities: { atomicReplace: true, maxConnections: 1, statAddsDetails: false },
       // One chunk, then nothing ever again: a disk in D state behind a live SSH server.
       get: async () => {
         let sent = false;
