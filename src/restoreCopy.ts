@@ -1,11 +1,12 @@
-import { createReadStream, createWriteStream } from "node:fs";
-import { open, rm } from "node:fs/promises";
-import { Transform, type TransformCallback } from "node:stream";
+import { createReadStream } from "node:fs";
+import { open, rm, type FileHandle } from "node:fs/promises";
+import type { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { StorageAdapter } from "../adapters/types.js";
 import { HashingCounter, hashStream } from "../adapters/streams.js";
 import { codecFor } from "./compression.js";
 import type { Manifest } from "./manifest.js";
+import { DecodeToFile } from "./decodeToFile.js";
 import { verifyInWorker } from "./snapshot.js";
 import { TriplicateError, VerificationError } from "./errors.js";
 
@@ -29,16 +30,19 @@ export interface CheckedCopy {
  * integrity_check passes and every table has the manifest's row count.
  * Leaves `outFile` in place only on success. Shared by restore and verify --deep.
  *
- * The download, artifact hash and decompression stream on this thread; once
- * the file is written, its fsync, its SHA-256 (here) and integrity_check (a
- * worker) run side by side instead of one after the other.
+ * The download and the artifact hash stream on this thread while a worker
+ * decompresses and writes (DecodeToFile); once the file is written, its
+ * fsync, its SHA-256 (here) and integrity_check (a worker) run side by side
+ * instead of one after the other.
  */
 export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manifest, outFile: string, signal?: AbortSignal): Promise<CheckedCopy> {
   const started = performance.now();
   const artifactHash = new HashingCounter();
-  const rawBytes = new ByteCounter();
   // Before opening the download: a copy this host cannot decode is not a broken copy.
-  const decode = decoders(manifest);
+  const decrypt = decryptors(manifest);
+  requireDecoder(manifest);
+  let file: FileHandle | undefined;
+  let sink: DecodeToFile | undefined;
   try {
     let source;
     try {
@@ -46,8 +50,10 @@ export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manif
     } catch (err) {
       throw new CopyCheckError("download", `cannot read ${manifest.artifact.key}: ${(err as Error).message}`, { cause: err });
     }
+    file = await open(outFile, "w");
+    sink = new DecodeToFile(manifest.compression.algorithm, file.fd);
     try {
-      await pipeline(source, artifactHash, ...decode, rawBytes, createWriteStream(outFile), { signal });
+      await pipeline(source, artifactHash, ...decrypt, sink, { signal });
     } catch (err) {
       // A truncated or bit-flipped artifact usually breaks the decoder before the hash can be compared.
       const hashKnown = artifactHash.bytes === manifest.artifact.size;
@@ -57,14 +63,14 @@ export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manif
     if (artifactHash.bytes !== manifest.artifact.size || artifactSha !== manifest.artifact.sha256) {
       throw new CopyCheckError("artifact-hash", `artifact is ${artifactHash.bytes} bytes with sha256 ${artifactSha}; the manifest says ${manifest.artifact.size} bytes, ${manifest.artifact.sha256}`);
     }
-    if (rawBytes.bytes !== manifest.raw.size) {
-      throw new CopyCheckError("raw-hash", `decoded database is ${rawBytes.bytes} bytes; the manifest says ${manifest.raw.size}`);
+    if (sink.rawBytes !== manifest.raw.size) {
+      throw new CopyCheckError("raw-hash", `decoded database is ${sink.rawBytes} bytes; the manifest says ${manifest.raw.size}`);
     }
     // fsync (disk), the raw hash (this thread) and integrity_check (a worker) all at once.
     const [synced, raw, facts] = await Promise.allSettled([
-      fsyncFile(outFile),
+      file.sync(),
       hashStream(createReadStream(outFile, { highWaterMark: 1 << 20 })),
-      verifyInWorker({ dbName: manifest.db, file: outFile, expectedCounts: manifest.sqlite.rowCounts, sourceJournalMode: manifest.sqlite.journalMode }),
+      verifyInWorker({ dbName: manifest.db, file: outFile, expectedCounts: manifest.sqlite.rowCounts, sourceJournalMode: manifest.sqlite.journalMode, memoryMapped: true }),
     ]);
     if (synced.status === "rejected") throw new CopyCheckError("download", `cannot flush ${outFile} to disk: ${(synced.reason as Error).message}`, { cause: synced.reason });
     if (raw.status === "rejected") throw new CopyCheckError("raw-hash", `cannot read back ${outFile}: ${(raw.reason as Error).message}`, { cause: raw.reason });
@@ -76,41 +82,38 @@ export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manif
       const stage = failures.every((f) => f.startsWith("row count")) ? "row-counts" : "integrity";
       throw new CopyCheckError(stage, failures.join("; "), { cause: facts.reason });
     }
-    return { bytes: artifactHash.bytes, rawSize: rawBytes.bytes, rawSha256: raw.value.sha256, durationMs: Math.round(performance.now() - started) };
+    return { bytes: artifactHash.bytes, rawSize: sink.rawBytes, rawSha256: raw.value.sha256, durationMs: Math.round(performance.now() - started) };
   } catch (err) {
+    await closeQuietly(sink, file);
+    [sink, file] = [undefined, undefined];
     await Promise.all(["", "-journal", "-wal", "-shm"].map((s) => rm(outFile + s, { force: true })));
     throw err;
-  }
-}
-
-async function fsyncFile(file: string): Promise<void> {
-  const h = await open(file, "r+");
-  try {
-    await h.sync();
   } finally {
-    await h.close();
+    await closeQuietly(sink, file);
   }
 }
 
-/** Counts bytes passing through (the raw bytes are hashed from the written file instead). */
-class ByteCounter extends Transform {
-  bytes = 0;
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.bytes += chunk.length;
-    done(null, chunk);
-  }
+/** The worker stops before the descriptor it writes to is closed. */
+async function closeQuietly(sink: DecodeToFile | undefined, file: FileHandle | undefined): Promise<void> {
+  await sink?.stop().catch(() => {});
+  await file?.close().catch(() => {});
 }
 
 /**
- * The transforms between artifact bytes and database bytes. Decryption
- * (age) goes in front of decompression here when encryption lands.
+ * The transforms between artifact bytes and compressed database bytes: none
+ * yet. Decryption (age) goes here when encryption lands; decompression then
+ * follows in `DecodeToFile`.
  */
-function decoders(manifest: Manifest): Transform[] {
+function decryptors(manifest: Manifest): Transform[] {
   if (manifest.encryption) {
     throw new CopyCheckError("decode", "this copy is encrypted, and this version of triplicate cannot decrypt yet");
   }
+  return [];
+}
+
+function requireDecoder(manifest: Manifest): void {
   try {
-    return [codecFor(manifest.compression.algorithm).decompress()];
+    codecFor(manifest.compression.algorithm);
   } catch (err) {
     throw new CopyCheckError("decode", `this copy is ${manifest.compression.algorithm}-compressed and this host cannot decode it: install the zstd-napi package (npm install zstd-napi)`, { cause: err });
   }

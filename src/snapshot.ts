@@ -43,6 +43,8 @@ const PAGES_PER_STEP = 65536;
  * (integrity_check of 1 GiB: 1.5 s against 2.0 s) and keeps peak memory down.
  */
 const SMALL_PAGE_CACHE = -2000;
+/** SQLite caps mmap_size at its compile-time maximum (2 GiB in better-sqlite3); larger files are mapped in part. */
+const MAX_MMAP_BYTES = 2 ** 31;
 
 /**
  * A consistent online copy of a live database with the SQLite backup API.
@@ -105,10 +107,14 @@ export async function copySnapshot(dbName: string, sourcePath: string, stagingFi
  * counts as the source had in the copied transaction. Read-only, so it can
  * run in a worker thread while the same file is being compressed.
  */
-export function verifySnapshot(dbName: string, file: string, expectedCounts: Record<string, number>, sourceJournalMode: string): SqliteFacts {
+export function verifySnapshot({ dbName, file, expectedCounts, sourceJournalMode, memoryMapped }: VerifyJob): SqliteFacts {
   const db = new Database(file, { fileMustExist: true, readonly: true });
   try {
     db.pragma(`cache_size = ${SMALL_PAGE_CACHE}`);
+    // Reading pages through a memory map instead of one read() per page: integrity_check of a
+    // restored 1 GiB database takes ~1.5 s instead of ~2.4 s while the file is being fsynced.
+    // The mapped pages are page cache (counted in RSS, reclaimable), hence only where asked.
+    if (memoryMapped) db.pragma(`mmap_size = ${MAX_MMAP_BYTES}`);
     const failures: string[] = [];
     const integrity = db.pragma("integrity_check(20)", { simple: false }) as { integrity_check: string }[];
     const problems = integrity.map((r) => r.integrity_check).filter((m) => m !== "ok");
@@ -170,6 +176,8 @@ export interface VerifyJob {
   file: string;
   expectedCounts: Record<string, number>;
   sourceJournalMode: string;
+  /** Read the file through a memory map (restore: faster, but RSS then counts the mapped file). */
+  memoryMapped?: boolean;
 }
 
 /**
@@ -179,7 +187,7 @@ export interface VerifyJob {
  */
 export async function verifyInWorker(job: VerifyJob): Promise<SqliteFacts> {
   const workerUrl = new URL("./snapshotWorker.js", import.meta.url);
-  if (!existsSync(fileURLToPath(workerUrl))) return verifySnapshot(job.dbName, job.file, job.expectedCounts, job.sourceJournalMode);
+  if (!existsSync(fileURLToPath(workerUrl))) return verifySnapshot(job);
   const reply = await new Promise<{ ok: true; facts: SqliteFacts } | { ok: false; failures: string[] }>((resolve, reject) => {
     // A small heap: the work happens inside SQLite, not in JS.
     const worker = new Worker(workerUrl, { workerData: job, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 } });

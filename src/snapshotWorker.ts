@@ -9,7 +9,7 @@ import { VerificationError } from "./errors.js";
  */
 const job = workerData as VerifyJob;
 try {
-  const facts = verifySnapshot(job.dbName, job.file, job.expectedCounts, job.sourceJournalMode);
+  const facts = verifySnapshot(job);
   parentPort!.postMessage({ ok: true, facts });
 } catch (err) {
   parentPort!.postMessage({

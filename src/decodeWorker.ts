@@ -1,0 +1,43 @@
+import { writeSync } from "node:fs";
+import { parentPort, workerData } from "node:worker_threads";
+import { openChunkDecoder } from "./chunkDecoders.js";
+import type { DecodeJob, DecodeReply } from "./decodeToFile.js";
+
+/**
+ * Worker side of `DecodeToFile`: decompresses the chunks the main thread
+ * posts and writes the result to the file descriptor it owns, with
+ * synchronous writes (one thread, no round trip through libuv's pool per
+ * write). Every chunk is acknowledged once written, which is the main
+ * thread's backpressure.
+ */
+const job = workerData as DecodeJob;
+const port = parentPort!;
+let rawBytes = 0;
+const decoder = openChunkDecoder(job.algorithm, (piece) => {
+  for (let off = 0; off < piece.length; ) off += writeSync(job.fd, piece, off, piece.length - off);
+  rawBytes += piece.length;
+});
+
+// Messages are handled one after another: gzip's write is asynchronous.
+let queue = Promise.resolve();
+port.on("message", (msg: Uint8Array<ArrayBuffer> | null) => {
+  queue = queue.then(async () => {
+    try {
+      if (msg === null) {
+        await decoder.end();
+        reply({ kind: "done", rawBytes });
+      } else {
+        await decoder.write(msg);
+        // The batch goes back to the main thread to be filled again.
+        port.postMessage({ kind: "ack", batch: msg } satisfies DecodeReply, [msg.buffer]);
+      }
+    } catch (err) {
+      reply({ kind: "error", message: (err as Error).message });
+      port.close();
+    }
+  });
+});
+
+function reply(r: DecodeReply): void {
+  port.postMessage(r);
+}
