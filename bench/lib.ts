@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
-import { spawnSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,6 +37,56 @@ export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = proc
   const m = /TIME ([\d.]+) (\d+)/.exec(r.stderr ?? "");
   if (r.status !== 0 || !m) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}):\n${r.stderr}`);
   return { seconds: Number(m[1]), peakRssMB: Math.round(Number(m[2]) / 1024), stdout: r.stdout };
+}
+
+/**
+ * `timed`, plus the peak anonymous memory (heap, buffers: RssAnon) of the
+ * process tree, sampled every 20 ms. Peak RSS alone counts the pages of a
+ * memory-mapped file too, which are page cache the kernel can drop at will.
+ */
+export async function timedWithAnon(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Measure & { stdout: string; peakAnonMB: number }> {
+  const child = spawn("/usr/bin/time", ["-f", "TIME %e %M", cmd, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  let peakAnonKB = 0;
+  const sampler = setInterval(() => {
+    const kb = descendants(child.pid!).reduce((sum, pid) => sum + anonKB(pid), 0);
+    peakAnonKB = Math.max(peakAnonKB, kb);
+  }, 20);
+  const status = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  clearInterval(sampler);
+  const m = /TIME ([\d.]+) (\d+)/.exec(stderr);
+  if (status !== 0 || !m) throw new Error(`${cmd} ${args.join(" ")} failed (${status}):\n${stderr}`);
+  return { seconds: Number(m[1]), peakRssMB: Math.round(Number(m[2]) / 1024), peakAnonMB: Math.round(peakAnonKB / 1024), stdout };
+}
+
+function descendants(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+  return children.flatMap((c) => [c, ...descendants(c)]);
+}
+
+function anonKB(pid: number): number {
+  try {
+    return Number(/RssAnon:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Writes every dirty page to disk, untimed, before a timed run: otherwise a
+ * contender pays for writing back what the previous one left in the page
+ * cache (the by-hand recipe leaves ~1.5 GB dirty per 1 GiB restore).
+ */
+export function settleDisk(): void {
+  spawnSync("sync");
 }
 
 /** Reads a file once so every contender starts from a warm page cache. */
