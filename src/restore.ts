@@ -26,6 +26,9 @@ export interface RestoreAttempt {
   reason?: string;
   bytes?: number;
   durationMs?: number;
+  /** Of durationMs: download + decompress + write; then fsync, hash and integrity_check side by side. */
+  transferMs?: number;
+  checkMs?: number;
 }
 
 export interface RestoreReport {
@@ -137,7 +140,7 @@ export async function runRestore(cfg: Config, opts: RestoreOptions, deps: RunDep
         try {
           log.info({ snapshotId, destination: dest.name }, `restoring from ${dest.name}`);
           const checked = await fetchAndCheckCopy(adapter, copy.manifest, temp);
-          report.attempts.push({ snapshotId, destination: dest.name, ok: true, bytes: checked.bytes, durationMs: checked.durationMs });
+          report.attempts.push({ snapshotId, destination: dest.name, ok: true, bytes: checked.bytes, durationMs: checked.durationMs, transferMs: checked.transferMs, checkMs: checked.checkMs });
           // Checked again now: an application may have opened the database during the download.
           await refuseLiveDatabase(target, opts.force).catch(async (err) => {
             await rm(temp, { force: true });

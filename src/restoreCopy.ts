@@ -22,6 +22,9 @@ export interface CheckedCopy {
   rawSize: number;
   rawSha256: string;
   durationMs: number;
+  /** Of durationMs: download + decode + write, then fsync || hash || integrity_check. */
+  transferMs: number;
+  checkMs: number;
 }
 
 /**
@@ -66,6 +69,7 @@ export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manif
     if (sink.rawBytes !== manifest.raw.size) {
       throw new CopyCheckError("raw-hash", `decoded database is ${sink.rawBytes} bytes; the manifest says ${manifest.raw.size}`);
     }
+    const transferMs = Math.round(performance.now() - started);
     // fsync (disk), the raw hash (this thread) and integrity_check (a worker) all at once.
     const [synced, raw, facts] = await Promise.allSettled([
       file.sync(),
@@ -82,7 +86,8 @@ export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manif
       const stage = failures.every((f) => f.startsWith("row count")) ? "row-counts" : "integrity";
       throw new CopyCheckError(stage, failures.join("; "), { cause: facts.reason });
     }
-    return { bytes: artifactHash.bytes, rawSize: sink.rawBytes, rawSha256: raw.value.sha256, durationMs: Math.round(performance.now() - started) };
+    const durationMs = Math.round(performance.now() - started);
+    return { bytes: artifactHash.bytes, rawSize: sink.rawBytes, rawSha256: raw.value.sha256, durationMs, transferMs, checkMs: durationMs - transferMs };
   } catch (err) {
     await closeQuietly(sink, file);
     [sink, file] = [undefined, undefined];

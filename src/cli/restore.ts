@@ -21,7 +21,7 @@ export async function restoreCommand(db: string, flags: RestoreFlags, io: CliIO)
 export function formatRestore(r: RestoreReport): string {
   const lines = [`triplicate restore ${r.db} → ${r.target}`];
   for (const u of r.unreachable) lines.push(`  unreachable: ${u.destination}: ${u.error}`);
-  for (const a of r.attempts) lines.push(`  ${a.ok ? "ok    " : "FAILED"} ${a.snapshotId} from ${a.destination}${a.ok ? ` (${formatBytes(a.bytes ?? 0)}, ${a.durationMs} ms)` : `: ${a.reason}`}`);
+  for (const a of r.attempts) lines.push(`  ${a.ok ? "ok    " : "FAILED"} ${a.snapshotId} from ${a.destination}${a.ok ? ` (${formatBytes(a.bytes ?? 0)}, ${a.durationMs} ms: transfer ${a.transferMs} ms, checks ${a.checkMs} ms)` : `: ${a.reason}`}`);
   if (r.restored) {
     lines.push(`RESTORED snapshot ${r.restored.snapshotId} (taken ${r.restored.createdAt}) from ${r.restored.destination} in ${(r.durationMs / 1000).toFixed(1)} s`);
     lines.push(`  sha256 ${r.restored.sha256}; integrity_check ok; row counts match the manifest`);
