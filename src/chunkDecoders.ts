@@ -46,8 +46,10 @@ function zstdDecoder(binding: ZstdBinding, emit: Emit): ChunkDecoder {
         const [remaining, produced, consumed] = dctx.decompressStream(out, input);
         if (produced > 0) emit(out.subarray(0, produced));
         input = input.subarray(consumed);
-        // Done with this chunk once it is consumed and the decoder did not fill the buffer (nothing is pending).
-        if (input.length === 0 && produced < out.length) {
+        // Done with this chunk once it is consumed and nothing is left to flush: either the buffer was
+        // not filled, or the frame ended exactly at its end. (Asking again after a finished frame would
+        // start reading the next frame's header and report a frame as open.)
+        if (input.length === 0 && (produced < out.length || remaining === 0)) {
           frameOpen = remaining !== 0;
           return;
         }
@@ -62,18 +64,37 @@ function zstdDecoder(binding: ZstdBinding, emit: Emit): ChunkDecoder {
 function gzipDecoder(emit: Emit): ChunkDecoder {
   const gunzip = createGunzip();
   let failure: Error | undefined;
-  gunzip.on("data", (piece: Buffer) => emit(piece));
-  gunzip.on("error", (err) => (failure = err));
+  // zlib destroys the stream on a data error without calling the pending write's callback:
+  // whoever waits is rejected from here instead.
+  let waiting: ((err: Error) => void) | undefined;
+  const fail = (err: Error) => {
+    failure ??= err;
+    waiting?.(failure);
+  };
+  gunzip.on("error", fail);
+  gunzip.on("data", (piece: Buffer) => {
+    try {
+      emit(piece);
+    } catch (err) {
+      fail(err as Error);
+      gunzip.destroy();
+    }
+  });
+  const settle = (start: (done: (err?: Error | null) => void) => void) =>
+    new Promise<void>((resolve, reject) => {
+      if (failure) return reject(failure);
+      waiting = reject;
+      start((err) => {
+        waiting = undefined;
+        if (failure ?? err) reject(failure ?? err);
+        else resolve();
+      });
+    });
   return {
-    write: (chunk) =>
-      new Promise((resolve, reject) => {
-        gunzip.write(chunk, (err) => (err || failure ? reject(err ?? failure) : resolve()));
-      }),
+    write: (chunk) => settle((done) => gunzip.write(chunk, done)),
     end: () =>
-      new Promise((resolve, reject) => {
-        if (failure) return reject(failure);
-        gunzip.once("error", reject);
-        gunzip.once("end", resolve);
+      settle((done) => {
+        gunzip.once("end", () => done());
         gunzip.end();
       }),
   };

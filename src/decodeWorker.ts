@@ -20,8 +20,11 @@ const decoder = openChunkDecoder(job.algorithm, (piece) => {
 
 // Messages are handled one after another: gzip's write is asynchronous.
 let queue = Promise.resolve();
+let failed = false;
 port.on("message", (msg: Uint8Array<ArrayBuffer> | null) => {
   queue = queue.then(async () => {
+    // After a failure, batches already queued are not written: the file is about to be removed.
+    if (failed) return;
     try {
       if (msg === null) {
         await decoder.end();
@@ -32,6 +35,7 @@ port.on("message", (msg: Uint8Array<ArrayBuffer> | null) => {
         port.postMessage({ kind: "ack", batch: msg } satisfies DecodeReply, [msg.buffer]);
       }
     } catch (err) {
+      failed = true;
       reply({ kind: "error", message: (err as Error).message });
       port.close();
     }

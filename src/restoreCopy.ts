@@ -1,6 +1,6 @@
 import { createReadStream } from "node:fs";
 import { open, rm, type FileHandle } from "node:fs/promises";
-import type { Transform } from "node:stream";
+import type { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { StorageAdapter } from "../adapters/types.js";
 import { HashingCounter, hashStream } from "../adapters/streams.js";
@@ -46,8 +46,8 @@ export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manif
   requireDecoder(manifest);
   let file: FileHandle | undefined;
   let sink: DecodeToFile | undefined;
+  let source: Readable | undefined;
   try {
-    let source;
     try {
       source = await adapter.get(manifest.artifact.key, signal);
     } catch (err) {
@@ -89,6 +89,8 @@ export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manif
     const durationMs = Math.round(performance.now() - started);
     return { bytes: artifactHash.bytes, rawSize: sink.rawBytes, rawSha256: raw.value.sha256, durationMs, transferMs, checkMs: durationMs - transferMs };
   } catch (err) {
+    // Opening the file or the worker can fail before the pipeline owns the download.
+    source?.destroy();
     await closeQuietly(sink, file);
     [sink, file] = [undefined, undefined];
     await Promise.all(["", "-journal", "-wal", "-shm"].map((s) => rm(outFile + s, { force: true })));

@@ -18,15 +18,17 @@ let dir: string;
 const raw = Buffer.concat([randomBytes(1_700_000), Buffer.alloc(1_750_003, "triplicate ")]);
 const compressed: Record<CompressionAlgorithm, Buffer> = { zstd: Buffer.alloc(0), gzip: Buffer.alloc(0), none: raw };
 
+async function compress(algorithm: "zstd" | "gzip", input: Buffer): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  await pipeline(Readable.from([input]), codecFor(algorithm).compress(), async function* (src) {
+    for await (const c of src) parts.push(c as Buffer);
+  });
+  return Buffer.concat(parts);
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "triplicate-decode-"));
-  for (const algorithm of ["zstd", "gzip"] as const) {
-    const parts: Buffer[] = [];
-    await pipeline(Readable.from([raw]), codecFor(algorithm).compress(), async function* (src) {
-      for await (const c of src) parts.push(c as Buffer);
-    });
-    compressed[algorithm] = Buffer.concat(parts);
-  }
+  for (const algorithm of ["zstd", "gzip"] as const) compressed[algorithm] = await compress(algorithm, raw);
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -70,9 +72,43 @@ for (const [variant, Sink] of Object.entries(variants)) {
       await expect(decode(Sink, "zstd", corrupt, path.join(dir, `${variant}-corrupt.db`))).rejects.toThrow();
     });
 
+    it("decodes a database whose size is an exact multiple of the 1 MiB output buffer", async () => {
+      for (const mib of [1, 3]) {
+        const exact = Buffer.alloc(mib << 20, `page ${mib} `);
+        const zst = await compress("zstd", exact);
+        const out = path.join(dir, `${variant}-exact-${mib}.db`);
+        expect(await decode(Sink, "zstd", zst, out)).toBe(exact.length);
+        expect((await readFile(out)).equals(exact)).toBe(true);
+      }
+    });
+
+    it("fails, and does not hang, on corrupt gzip data", { timeout: 10_000 }, async () => {
+      const corrupt = Buffer.from(compressed.gzip);
+      corrupt.fill(0xff, 200, 4000);
+      await expect(decode(Sink, "gzip", corrupt, path.join(dir, `${variant}-corrupt.gz.db`))).rejects.toThrow();
+    });
+
     it("fails on a truncated gzip artifact", async () => {
       const truncated = compressed.gzip.subarray(0, compressed.gzip.length - 1000);
       await expect(decode(Sink, "gzip", truncated, path.join(dir, `${variant}-trunc.gz.db`))).rejects.toThrow();
     });
   });
 }
+
+describe("fetchAndCheckCopy", () => {
+  it("closes the download when the output file cannot be created", async () => {
+    const { fetchAndCheckCopy } = await import("../../src/restoreCopy.js");
+    const download = Readable.from([compressed.zstd]);
+    const adapter = { get: async () => download } as unknown as Parameters<typeof fetchAndCheckCopy>[0];
+    const manifest = {
+      db: "app",
+      artifact: { key: "app/x.sqlite.zst", size: compressed.zstd.length, sha256: "0".repeat(64) },
+      raw: { size: raw.length, sha256: "0".repeat(64) },
+      compression: { algorithm: "zstd", level: 3 },
+      encryption: null,
+      sqlite: { rowCounts: {}, journalMode: "delete" },
+    } as unknown as Parameters<typeof fetchAndCheckCopy>[1];
+    await expect(fetchAndCheckCopy(adapter, manifest, path.join(dir, "no-such-folder", "out.db"))).rejects.toThrow(/ENOENT/);
+    expect(download.destroyed).toBe(true);
+  });
+});
