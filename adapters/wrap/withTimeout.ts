@@ -7,8 +7,9 @@ import { collect } from "../streams.js";
  * Bounds each operation: the adapter gets an AbortSignal that fires after
  * `ms` (or when the caller's signal does), and a call still running then
  * fails with a TransientError, so withRetry may try again and a hung
- * destination never holds the run beyond its own timeout. A download that
- * was opened in time but then stops delivering bytes fails after `stallMs`.
+ * destination never holds the run beyond its own timeout. For a download
+ * the timeout bounds opening it; once open, it runs as long as bytes keep
+ * coming, and fails when none arrives for `stallMs`.
  */
 export function withTimeout(inner: StorageAdapter, ms: number, stallMs = 120_000): WrappedAdapter {
   const bounded = <T>(op: string, key: string, signal: AbortSignal | undefined, fn: (s: AbortSignal) => Promise<T>): Promise<T> => {
@@ -31,7 +32,24 @@ export function withTimeout(inner: StorageAdapter, ms: number, stallMs = 120_000
     capabilities: inner.capabilities,
     unwrap: () => inner,
     put: (key, src, signal) => bounded("put", key, signal, (s) => inner.put(key, src, s)),
-    get: async (key, signal) => watchForStalls(await bounded("get", key, signal, (s) => inner.get(key, s)), stallMs, inner.id, key),
+    get: async (key, signal) => {
+      // The deadline covers opening the download, not reading it: a 50 GiB restore over a slow
+      // link may take hours, and stall detection is what catches a download that stops. So the
+      // adapter gets a signal of its own, cancelled by the deadline only while opening (the S3
+      // SDK keeps its signal for the whole body) and by the caller at any time.
+      const download = new AbortController();
+      const stream = await bounded("get", key, signal, (opening) => {
+        const cancel = () => download.abort(opening.reason);
+        opening.addEventListener("abort", cancel, { once: true });
+        return inner.get(key, download.signal).finally(() => opening.removeEventListener("abort", cancel));
+      });
+      if (signal) {
+        const cancel = () => download.abort(signal.reason);
+        signal.addEventListener("abort", cancel, { once: true });
+        stream.once("close", () => signal.removeEventListener("abort", cancel));
+      }
+      return watchForStalls(stream, stallMs, inner.id, key);
+    },
     stat: (key, signal) => bounded("stat", key, signal, (s) => inner.stat(key, s)),
     async *list(prefix, signal) {
       const items = await bounded("list", prefix, signal, (s) => collect(inner.list(prefix, s)));

@@ -102,3 +102,47 @@ describe("withTimeout: stalled downloads", () => {
     await expect(readAll(stream)).rejects.toBeInstanceOf(TransientError);
   });
 });
+
+describe("withTimeout: long downloads", () => {
+  /** Like the S3 SDK: the signal given to get() also aborts the body later. */
+  const slowButSteady = (chunks: number, everyMs: number, openMs = 0) =>
+    ({
+      id: "fake:slow",
+      capabilities: { atomicReplace: true, maxConnections: 1, statAddsDetails: false },
+      get: async (_key: string, signal?: AbortSignal) => {
+        await new Promise((r) => setTimeout(r, openMs));
+        signal?.throwIfAborted();
+        const { Readable } = await import("node:stream");
+        let sent = 0;
+        const body = new Readable({
+          read() {
+            setTimeout(() => this.push(sent++ < chunks ? Buffer.from("x".repeat(10)) : null), everyMs);
+          },
+        });
+        signal?.addEventListener("abort", () => body.destroy(new Error("aborted by the SDK's signal")), { once: true });
+        return body;
+      },
+    }) as unknown as import("../../adapters/types.js").StorageAdapter;
+
+  it("lets a download that keeps delivering bytes run past the operation timeout", async () => {
+    const { withTimeout } = await import("../../adapters/wrap/withTimeout.js");
+    // 20 chunks, 25 ms apart: ~500 ms of download against a 150 ms timeout.
+    const stream = await withTimeout(slowButSteady(20, 25), 150, 1_000).get("k");
+    expect((await readAll(stream)).length).toBe(200);
+  });
+
+  it("still times out a download that takes too long to open", async () => {
+    const { withTimeout } = await import("../../adapters/wrap/withTimeout.js");
+    const { TransientError } = await import("../../adapters/errors.js");
+    await expect(withTimeout(slowButSteady(1, 1, 400), 100, 1_000).get("k")).rejects.toBeInstanceOf(TransientError);
+  });
+
+  it("the caller can still cancel a download after it opened", async () => {
+    const { withTimeout } = await import("../../adapters/wrap/withTimeout.js");
+    const caller = new AbortController();
+    const stream = await withTimeout(slowButSteady(100, 20), 10_000, 1_000).get("k", caller.signal);
+    setTimeout(() => caller.abort(new Error("operator pressed ^C")), 100);
+    await expect(readAll(stream)).rejects.toThrow(/aborted|\^C/);
+  });
+});
+
