@@ -265,6 +265,10 @@ export async function createSftpAdapter(config: SftpConfig, deps: AdapterDeps): 
       throw mapConnectError(rawError ?? err, ctx);
     }
 
+    // ssh2 leaves Nagle's algorithm on. Our READ requests are small packets sent while the previous
+    // ones are unacknowledged, so Nagle holds them back and the pipeline of reads runs dry: a 464 MiB
+    // restore's transfer took 5.8-7.0 s with it, 2.6-4.1 s without (everyone idle in between).
+    ssh?.setNoDelay(true);
     const software = (ssh as unknown as { _remoteVer?: unknown } | undefined)?._remoteVer;
     let fail!: (e: Error) => void;
     const lost = new Promise<never>((_, reject) => (fail = reject));
