@@ -86,7 +86,7 @@ await pipeline(r.Body, createWriteStream(process.argv[2]));`,
     });
   }
   printTable(rows);
-  console.log(`target: ratio ≤ 1.2, flat memory; median of ${runs} runs, disk synced (untimed) before each; peak RSS includes the restored file memory-mapped by integrity_check, anon does not; ${sizeMB} MiB database (${Math.round(run.artifact.size / 2 ** 20)} MiB artifact)`);
+  console.log(`target: ratio ≤ 1.2, flat memory; median of ${runs} runs, disk synced (untimed) before each; anon = peak anonymous memory (RssAnon, sampled); ${sizeMB} MiB database (${Math.round(run.artifact.size / 2 ** 20)} MiB artifact)`);
   console.log(`wrote ${await writeResult(`restore-${sizeMB}mb`, { bench: "restore", sizeMB, runs, artifactBytes: run.artifact.size, rows, byHand, targets: { ratio: 1.2 } })}`);
 } finally {
   await servers.stop();

@@ -74,7 +74,7 @@ export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manif
     const [synced, raw, facts] = await Promise.allSettled([
       file.sync(),
       hashStream(createReadStream(outFile, { highWaterMark: 1 << 20 })),
-      verifyInWorker({ dbName: manifest.db, file: outFile, expectedCounts: manifest.sqlite.rowCounts, sourceJournalMode: manifest.sqlite.journalMode, memoryMapped: true }),
+      verifyInWorker({ dbName: manifest.db, file: outFile, expectedCounts: manifest.sqlite.rowCounts, sourceJournalMode: manifest.sqlite.journalMode }),
     ]);
     if (synced.status === "rejected") throw new CopyCheckError("download", `cannot flush ${outFile} to disk: ${(synced.reason as Error).message}`, { cause: synced.reason });
     if (raw.status === "rejected") throw new CopyCheckError("raw-hash", `cannot read back ${outFile}: ${(raw.reason as Error).message}`, { cause: raw.reason });
