@@ -11,7 +11,7 @@ export interface DecodeJob {
   fd: number;
 }
 
-export type DecodeReply = { kind: "ack"; batch: Uint8Array<ArrayBuffer> } | { kind: "done"; rawBytes: number } | { kind: "error"; message: string };
+export type DecodeReply = { kind: "ack"; batch: Uint8Array<ArrayBuffer>; rawBytes: number } | { kind: "done"; rawBytes: number } | { kind: "error"; message: string };
 
 /** Artifact bytes are handed to the worker in batches of this size... */
 const BATCH_BYTES = 1 << 20;
@@ -45,7 +45,8 @@ export class DecodeToFile extends Writable {
   /** Decoded bytes written, known once the stream has finished. */
   rawBytes = 0;
 
-  constructor(algorithm: CompressionAlgorithm, fd: number) {
+  /** `onProgress` hears how many decoded bytes are in the file so far, as they land. */
+  constructor(algorithm: CompressionAlgorithm, fd: number, private readonly onProgress: (rawBytes: number) => void = () => {}) {
     super({ highWaterMark: BATCH_BYTES });
     const workerUrl = new URL("./decodeWorker.js", import.meta.url);
     if (existsSync(fileURLToPath(workerUrl))) {
@@ -60,6 +61,7 @@ export class DecodeToFile extends Writable {
       this.inline = openChunkDecoder(algorithm, (piece) => {
         for (let off = 0; off < piece.length; ) off += writeSync(fd, piece, off, piece.length - off);
         this.inlineBytes += piece.length;
+        this.onProgress(this.inlineBytes);
       });
     }
   }
@@ -135,6 +137,7 @@ export class DecodeToFile extends Writable {
   private onReply(r: DecodeReply): void {
     if (r.kind === "ack") {
       this.inFlight--;
+      this.onProgress(r.rawBytes);
       this.spare.push(new Uint8Array(r.batch.buffer));
     } else if (r.kind === "done") {
       const finished = this.finished;

@@ -32,7 +32,7 @@ port.on("message", (msg: Uint8Array<ArrayBuffer> | null) => {
       } else {
         await decoder.write(msg);
         // The batch goes back to the main thread to be filled again.
-        port.postMessage({ kind: "ack", batch: msg } satisfies DecodeReply, [msg.buffer]);
+        port.postMessage({ kind: "ack", batch: msg, rawBytes } satisfies DecodeReply, [msg.buffer]);
       }
     } catch (err) {
       failed = true;

@@ -1,12 +1,12 @@
-import { createReadStream } from "node:fs";
 import { open, rm, type FileHandle } from "node:fs/promises";
 import type { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { StorageAdapter } from "../adapters/types.js";
-import { HashingCounter, hashStream } from "../adapters/streams.js";
+import { HashingCounter } from "../adapters/streams.js";
 import { codecFor } from "./compression.js";
 import type { Manifest } from "./manifest.js";
 import { DecodeToFile } from "./decodeToFile.js";
+import { FileTailHasher } from "./fileTailHasher.js";
 import { verifyInWorker } from "./snapshot.js";
 import { TriplicateError, VerificationError } from "./errors.js";
 
@@ -34,9 +34,9 @@ export interface CheckedCopy {
  * Leaves `outFile` in place only on success. Shared by restore and verify --deep.
  *
  * The download and the artifact hash stream on this thread while a worker
- * decompresses and writes (DecodeToFile); once the file is written, its
- * fsync, its SHA-256 (here) and integrity_check (a worker) run side by side
- * instead of one after the other.
+ * decompresses and writes (DecodeToFile), and the written file is read back
+ * and hashed as it grows (FileTailHasher); once it is complete, its fsync,
+ * the end of that hash and integrity_check (a worker) run side by side.
  */
 export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manifest, outFile: string, signal?: AbortSignal): Promise<CheckedCopy> {
   const started = performance.now();
@@ -47,6 +47,7 @@ export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manif
   let file: FileHandle | undefined;
   let sink: DecodeToFile | undefined;
   let source: Readable | undefined;
+  let rawHasher: FileTailHasher | undefined;
   try {
     try {
       source = await adapter.get(manifest.artifact.key, signal);
@@ -54,7 +55,8 @@ export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manif
       throw new CopyCheckError("download", `cannot read ${manifest.artifact.key}: ${(err as Error).message}`, { cause: err });
     }
     file = await open(outFile, "w");
-    sink = new DecodeToFile(manifest.compression.algorithm, file.fd);
+    const tail = (rawHasher = new FileTailHasher(outFile));
+    sink = new DecodeToFile(manifest.compression.algorithm, file.fd, (written) => tail.advance(written));
     try {
       await pipeline(source, artifactHash, ...decrypt, sink, { signal });
     } catch (err) {
@@ -70,10 +72,10 @@ export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manif
       throw new CopyCheckError("raw-hash", `decoded database is ${sink.rawBytes} bytes; the manifest says ${manifest.raw.size}`);
     }
     const transferMs = Math.round(performance.now() - started);
-    // fsync (disk), the raw hash (this thread) and integrity_check (a worker) all at once.
+    // fsync (disk), the rest of the raw hash (this thread) and integrity_check (a worker) all at once.
     const [synced, raw, facts] = await Promise.allSettled([
       file.sync(),
-      hashStream(createReadStream(outFile, { highWaterMark: 1 << 20 })),
+      tail.finish(sink.rawBytes),
       verifyInWorker({ dbName: manifest.db, file: outFile, expectedCounts: manifest.sqlite.rowCounts, sourceJournalMode: manifest.sqlite.journalMode }),
     ]);
     if (synced.status === "rejected") throw new CopyCheckError("download", `cannot flush ${outFile} to disk: ${(synced.reason as Error).message}`, { cause: synced.reason });
@@ -91,6 +93,7 @@ export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manif
   } catch (err) {
     // Opening the file or the worker can fail before the pipeline owns the download.
     source?.destroy();
+    await rawHasher?.close();
     await closeQuietly(sink, file);
     [sink, file] = [undefined, undefined];
     await Promise.all(["", "-journal", "-wal", "-shm"].map((s) => rm(outFile + s, { force: true })));
