@@ -18,11 +18,13 @@ export class FileTailHasher {
   private handle: Promise<FileHandle> | undefined;
   private running: Promise<void> | undefined;
   private failure: Error | undefined;
+  private closed = false;
 
   constructor(private readonly file: string) {}
 
   /** The writer has written `bytes` bytes from the start: hash up to there, in the background. */
   advance(bytes: number): void {
+    if (this.closed) return;
     this.available = Math.max(this.available, bytes);
     this.running ??= this.catchUp().finally(() => (this.running = undefined));
   }
@@ -31,16 +33,20 @@ export class FileTailHasher {
   async finish(size: number): Promise<{ sha256: string; size: number }> {
     this.available = Math.max(this.available, size);
     // A pass that was just ending may have missed the last advance: go round until caught up.
-    while (!this.failure && (this.running || this.hashed < this.available)) {
+    while (!this.failure && !this.closed && (this.running || this.hashed < this.available)) {
       this.advance(this.available);
       await this.running;
     }
     if (this.failure) throw this.failure;
+    if (this.hashed < this.available) throw new Error(`hashing ${this.file} was stopped at ${this.hashed} bytes`);
     await this.close();
     return { sha256: this.hash.digest("hex"), size: this.hashed };
   }
 
+  /** Stops for good: later progress reports open nothing. */
   async close(): Promise<void> {
+    this.closed = true;
+    while (this.running) await this.running;
     const handle = this.handle;
     this.handle = undefined;
     await (await handle?.catch(() => undefined))?.close().catch(() => undefined);
@@ -51,7 +57,7 @@ export class FileTailHasher {
       this.handle ??= open(this.file, "r");
       const fh = await this.handle;
       const buf = Buffer.allocUnsafe(STEP_BYTES);
-      while (this.hashed < this.available && !this.failure) {
+      while (this.hashed < this.available && !this.failure && !this.closed) {
         const want = Math.min(STEP_BYTES, this.available - this.hashed);
         const { bytesRead } = await fh.read(buf, 0, want, this.hashed);
         if (bytesRead === 0) throw new Error(`${this.file} ended at ${this.hashed} bytes; ${this.available} were written`);

@@ -93,8 +93,8 @@ export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manif
   } catch (err) {
     // Opening the file or the worker can fail before the pipeline owns the download.
     source?.destroy();
-    await rawHasher?.close();
     await closeQuietly(sink, file);
+    await rawHasher?.close();
     [sink, file] = [undefined, undefined];
     await Promise.all(["", "-journal", "-wal", "-shm"].map((s) => rm(outFile + s, { force: true })));
     throw err;

@@ -33,4 +33,13 @@ describe("FileTailHasher", () => {
     const hasher = new FileTailHasher(file);
     await expect(hasher.finish(5000)).rejects.toThrow(/ended at 1000 bytes; 5000 were written/);
   });
+
+  it("once closed (a failed restore), progress reports open nothing and finish refuses", async () => {
+    const file = path.join(dir, "closed.db");
+    await writeFile(file, randomBytes(1000));
+    const hasher = new FileTailHasher(file);
+    await hasher.close();
+    hasher.advance(1000);
+    await expect(hasher.finish(1000)).rejects.toThrow(/stopped at 0 bytes/);
+  });
 });
