@@ -1,3 +1,4 @@
+import { writeSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createGunzip } from "node:zlib";
 import type { CompressionAlgorithm } from "./compression.js";
@@ -14,6 +15,26 @@ export interface ChunkDecoder {
 }
 
 export type Emit = (decoded: Uint8Array) => void;
+
+/** A decoder whose output goes straight into `fd` (written in full, synchronously); counts what it wrote. */
+export interface FileDecoder extends ChunkDecoder {
+  readonly bytesWritten: number;
+}
+
+export function openFileDecoder(algorithm: CompressionAlgorithm, fd: number): FileDecoder {
+  let bytesWritten = 0;
+  const decoder = openChunkDecoder(algorithm, (piece) => {
+    for (let off = 0; off < piece.length; ) off += writeSync(fd, piece, off, piece.length - off);
+    bytesWritten += piece.length;
+  });
+  return {
+    write: (chunk) => decoder.write(chunk),
+    end: () => decoder.end(),
+    get bytesWritten() {
+      return bytesWritten;
+    },
+  };
+}
 
 /** Output buffer of the zstd decoder: big writes are what make restore fast (measured). */
 const ZSTD_OUT_BYTES = 1 << 20;

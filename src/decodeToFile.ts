@@ -1,8 +1,8 @@
-import { existsSync, writeSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { openChunkDecoder, type ChunkDecoder } from "./chunkDecoders.js";
+import { openFileDecoder, type FileDecoder } from "./chunkDecoders.js";
 import type { CompressionAlgorithm } from "./compression.js";
 
 /** What the decode worker is given: how to decode, and the open file to write into. */
@@ -33,17 +33,16 @@ const MAX_IN_FLIGHT = 4;
  */
 export class DecodeToFile extends Writable {
   private readonly worker: Worker | null;
-  private readonly inline: ChunkDecoder | null;
-  private inlineBytes = 0;
+  private readonly inline: FileDecoder | null;
   private batch: Uint8Array<ArrayBuffer> = new Uint8Array(BATCH_BYTES);
   private fill = 0;
   private readonly spare: Uint8Array<ArrayBuffer>[] = [];
   private inFlight = 0;
   private failure: Error | null = null;
   private wake: (() => void) | null = null;
-  private finished: ((rawBytes: number) => void) | null = null;
   /** Decoded bytes written, known once the stream has finished. */
   rawBytes = 0;
+  private workerDone = false;
 
   /** `onProgress` hears how many decoded bytes are in the file so far, as they land. */
   constructor(algorithm: CompressionAlgorithm, fd: number, private readonly onProgress: (rawBytes: number) => void = () => {}) {
@@ -58,11 +57,7 @@ export class DecodeToFile extends Writable {
       this.inline = null;
     } else {
       this.worker = null;
-      this.inline = openChunkDecoder(algorithm, (piece) => {
-        for (let off = 0; off < piece.length; ) off += writeSync(fd, piece, off, piece.length - off);
-        this.inlineBytes += piece.length;
-        this.onProgress(this.inlineBytes);
-      });
+      this.inline = openFileDecoder(algorithm, fd);
     }
   }
 
@@ -103,6 +98,7 @@ export class DecodeToFile extends Writable {
     this.fill = 0;
     if (this.inline) {
       await this.inline.write(full);
+      this.onProgress(this.inline.bytesWritten);
       return;
     }
     this.inFlight++;
@@ -115,14 +111,12 @@ export class DecodeToFile extends Writable {
     if (this.fill > 0) await this.send();
     if (this.inline) {
       await this.inline.end();
-      this.rawBytes = this.inlineBytes;
+      this.rawBytes = this.inline.bytesWritten;
       return;
     }
     while (this.inFlight > 0) await this.nextReply();
-    const rawBytes = new Promise<number>((resolve) => (this.finished = resolve));
     this.worker!.postMessage(null);
-    while (this.finished) await this.nextReply();
-    this.rawBytes = await rawBytes;
+    while (!this.workerDone) await this.nextReply();
     await this.stop();
   }
 
@@ -140,9 +134,8 @@ export class DecodeToFile extends Writable {
       this.onProgress(r.rawBytes);
       this.spare.push(new Uint8Array(r.batch.buffer));
     } else if (r.kind === "done") {
-      const finished = this.finished;
-      this.finished = null;
-      finished?.(r.rawBytes);
+      this.rawBytes = r.rawBytes;
+      this.workerDone = true;
     } else {
       this.failure ??= new Error(r.message);
     }

@@ -1,6 +1,5 @@
-import { writeSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
-import { openChunkDecoder } from "./chunkDecoders.js";
+import { openFileDecoder } from "./chunkDecoders.js";
 import type { DecodeJob, DecodeReply } from "./decodeToFile.js";
 
 /**
@@ -12,11 +11,7 @@ import type { DecodeJob, DecodeReply } from "./decodeToFile.js";
  */
 const job = workerData as DecodeJob;
 const port = parentPort!;
-let rawBytes = 0;
-const decoder = openChunkDecoder(job.algorithm, (piece) => {
-  for (let off = 0; off < piece.length; ) off += writeSync(job.fd, piece, off, piece.length - off);
-  rawBytes += piece.length;
-});
+const decoder = openFileDecoder(job.algorithm, job.fd);
 
 // Messages are handled one after another: gzip's write is asynchronous.
 let queue = Promise.resolve();
@@ -28,11 +23,11 @@ port.on("message", (msg: Uint8Array<ArrayBuffer> | null) => {
     try {
       if (msg === null) {
         await decoder.end();
-        reply({ kind: "done", rawBytes });
+        reply({ kind: "done", rawBytes: decoder.bytesWritten });
       } else {
         await decoder.write(msg);
         // The batch goes back to the main thread to be filled again.
-        port.postMessage({ kind: "ack", batch: msg, rawBytes } satisfies DecodeReply, [msg.buffer]);
+        port.postMessage({ kind: "ack", batch: msg, rawBytes: decoder.bytesWritten } satisfies DecodeReply, [msg.buffer]);
       }
     } catch (err) {
       failed = true;
