@@ -47,12 +47,12 @@ const hand: { seconds: number; peakRssMB: number }[] = [];
 for (let i = 0; i < runs; i++) {
   for (const d of dests) await rm(d, { recursive: true, force: true }), await rm(`${d}-hand`, { recursive: true, force: true });
   warm(db);
-  const t = timed(BIN, ["backup", "--config", cfg, "--json", "--log-level", "warn"]);
+  const t = await timed(BIN, ["backup", "--config", cfg, "--json", "--log-level", "warn"]);
   const report = JSON.parse(t.stdout);
   if (report.exitCode !== 0) throw new Error(`triplicate exited ${report.exitCode}`);
   ours.push({ seconds: t.seconds, peakRssMB: t.peakRssMB });
   warm(db);
-  hand.push(timed("bash", ["-c", byHand]));
+  hand.push(await timed("bash", ["-c", byHand]));
   console.error(`run ${i + 1}/${runs}: triplicate ${t.seconds}s (${t.peakRssMB} MB), by hand ${hand[i].seconds}s`);
 }
 

@@ -30,21 +30,12 @@ export function requireTools(tools: Record<string, string>): void {
 
 /**
  * Runs a command as a whole process under GNU time: wall seconds and the
- * peak RSS of the biggest process it waited for.
+ * peak RSS of the biggest process it waited for, plus the peak anonymous
+ * memory (heap, buffers: RssAnon) of its process tree, sampled every 20 ms
+ * (peak RSS alone also counts the pages of any memory-mapped file, which
+ * are page cache the kernel can drop at will).
  */
-export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Measure & { stdout: string } {
-  const r = spawnSync("/usr/bin/time", ["-f", "TIME %e %M", cmd, ...args], { env, encoding: "utf8", maxBuffer: 64 << 20 });
-  const m = /TIME ([\d.]+) (\d+)/.exec(r.stderr ?? "");
-  if (r.status !== 0 || !m) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}):\n${r.stderr}`);
-  return { seconds: Number(m[1]), peakRssMB: Math.round(Number(m[2]) / 1024), stdout: r.stdout };
-}
-
-/**
- * `timed`, plus the peak anonymous memory (heap, buffers: RssAnon) of the
- * process tree, sampled every 20 ms. Peak RSS alone counts the pages of a
- * memory-mapped file too, which are page cache the kernel can drop at will.
- */
-export async function timedWithAnon(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Measure & { stdout: string; peakAnonMB: number }> {
+export async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Measure & { stdout: string; peakAnonMB: number }> {
   const child = spawn("/usr/bin/time", ["-f", "TIME %e %M", cmd, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";

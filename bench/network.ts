@@ -39,7 +39,7 @@ try {
     for (let i = 0; i < runs; i++) {
       await rm(path.join(servers.sshd.root), { recursive: true, force: true }).then(() => mkdir(servers.sshd.root, { recursive: true }));
       warm(db);
-      const t = timed(BIN, ["backup", "--config", cfg, "--json", "--log-level", "warn"], env);
+      const t = await timed(BIN, ["backup", "--config", cfg, "--json", "--log-level", "warn"], env);
       const report = JSON.parse(t.stdout);
       if (report.exitCode !== 0) throw new Error(`${sc.label}: exit ${report.exitCode}: ${JSON.stringify(report.databases[0].destinations)}`);
       const perDest = Object.fromEntries(report.databases[0].destinations.map((d: any) => [d.destination, d.mbPerSec]));

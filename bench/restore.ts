@@ -7,7 +7,7 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { BIN, ensureDatabase, flag, median, printTable, requireTools, settleDisk, timed, timedWithAnon, writeResult } from "./lib.js";
+import { BIN, ensureDatabase, flag, median, printTable, requireTools, settleDisk, timed, writeResult } from "./lib.js";
 import { startServers, writeBenchConfig } from "./servers.js";
 
 requireTools({ "/usr/bin/time": "time", "/usr/sbin/sshd": "openssh-server", sqlite3: "sqlite3", zstd: "zstd", sftp: "openssh-client" });
@@ -23,7 +23,7 @@ const out = path.join(work, "out");
 try {
   const cfg = path.join(work, "bench.yml");
   const env = await writeBenchConfig(cfg, db, work, [{ kind: "local", name: "local" }, { kind: "sftp", name: "nas" }, { kind: "s3", name: "s3" }], servers);
-  const backup = timed(BIN, ["backup", "--config", cfg, "--json", "--log-level", "warn"], env);
+  const backup = await timed(BIN, ["backup", "--config", cfg, "--json", "--log-level", "warn"], env);
   const run = JSON.parse(backup.stdout).databases[0];
   if (run.exitCode !== 0) throw new Error(`backup failed: ${backup.stdout}`);
   const key: string = run.artifact.key;
@@ -57,7 +57,7 @@ await pipeline(r.Body, createWriteStream(process.argv[2]));`,
       await rm(out, { recursive: true, force: true });
       await mkdir(out, { recursive: true });
       settleDisk();
-      const t = await timedWithAnon(BIN, ["restore", "bench", "--config", cfg, "--from", dest, "--to", path.join(out, "restored.db"), "--json", "--log-level", "warn"], env);
+      const t = await timed(BIN, ["restore", "bench", "--config", cfg, "--from", dest, "--to", path.join(out, "restored.db"), "--json", "--log-level", "warn"], env);
       if (JSON.parse(t.stdout).exitCode !== 0) throw new Error(`restore from ${dest} failed: ${t.stdout}`);
       ours.push(t.seconds);
       rss = Math.max(rss, t.peakRssMB);
@@ -68,7 +68,7 @@ await pipeline(r.Body, createWriteStream(process.argv[2]));`,
       await rm(out, { recursive: true, force: true });
       await mkdir(out, { recursive: true });
       settleDisk();
-      const h = timed("bash", ["-c", `set -e; W='${out}'; ${byHand[dest]}`]);
+      const h = await timed("bash", ["-c", `set -e; W='${out}'; ${byHand[dest]}`]);
       hand.push(h.seconds);
       handRss = Math.max(handRss, h.peakRssMB);
       return h;
