@@ -1,9 +1,8 @@
-import { existsSync } from "node:fs";
 import { Writable } from "node:stream";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { openFileDecoder, type FileDecoder } from "./chunkDecoders.js";
 import type { CompressionAlgorithm } from "./compression.js";
+import { compiledWorker } from "./workerScript.js";
 
 /** What the decode worker is given: how to decode, and the open file to write into. */
 export interface DecodeJob {
@@ -25,8 +24,8 @@ const MAX_IN_FLIGHT = 4;
  * Decompression and the writes run in a worker thread so that they overlap
  * with the download and the artifact hash on this thread; measured on a
  * 1 GiB database, this halves the time from artifact to written file (2.0 s
- * to 1.1 s). Without the compiled worker (code run from TypeScript sources,
- * e.g. by a test runner) the same decoder runs inline.
+ * to 1.1 s). Loaded from TypeScript sources (a test runner), the same
+ * decoder runs inline; a compiled build without its worker is an error.
  *
  * The caller owns `fd`: it must `await stop()` before closing it, so that no
  * write can land in a descriptor number that has been reused.
@@ -47,8 +46,8 @@ export class DecodeToFile extends Writable {
   /** `onProgress` hears how many decoded bytes are in the file so far, as they land. */
   constructor(algorithm: CompressionAlgorithm, fd: number, private readonly onProgress: (rawBytes: number) => void = () => {}) {
     super({ highWaterMark: BATCH_BYTES });
-    const workerUrl = new URL("./decodeWorker.js", import.meta.url);
-    if (existsSync(fileURLToPath(workerUrl))) {
+    const workerUrl = compiledWorker("decodeWorker.js", import.meta.url);
+    if (workerUrl) {
       // The work happens in native code and in Buffers; the worker's JS heap stays tiny.
       this.worker = new Worker(workerUrl, { workerData: { algorithm, fd } satisfies DecodeJob, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
       this.worker.on("message", (r: DecodeReply) => this.onReply(r));

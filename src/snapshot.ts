@@ -1,11 +1,10 @@
 import Database from "better-sqlite3";
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
 import { access, mkdir, rm } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import path from "node:path";
 import { SnapshotError, VerificationError } from "./errors.js";
+import { compiledWorker } from "./workerScript.js";
 
 /** What the manifest records about the database inside a snapshot. */
 export interface SqliteFacts {
@@ -177,12 +176,12 @@ export interface VerifyJob {
 
 /**
  * `verifySnapshot` in a worker thread, so the main thread can compress (or
- * hash) meanwhile. Falls back to running inline when the compiled worker is
- * not there (code loaded from TypeScript sources, e.g. by a test runner).
+ * hash) meanwhile. Runs inline only when loaded from TypeScript sources (a
+ * test runner); a compiled build without its worker is an error.
  */
 export async function verifyInWorker(job: VerifyJob): Promise<SqliteFacts> {
-  const workerUrl = new URL("./snapshotWorker.js", import.meta.url);
-  if (!existsSync(fileURLToPath(workerUrl))) return verifySnapshot(job);
+  const workerUrl = compiledWorker("snapshotWorker.js", import.meta.url);
+  if (!workerUrl) return verifySnapshot(job);
   const reply = await new Promise<{ ok: true; facts: SqliteFacts } | { ok: false; failures: string[] }>((resolve, reject) => {
     // A small heap: the work happens inside SQLite, not in JS.
     const worker = new Worker(workerUrl, { workerData: job, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 } });
