@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 /** Run directly, as `npx triplicate` runs it, so the shebang's Node flags apply. */
-export const BIN = path.join(ROOT, "dist/src/cli/main.js");
+export const BIN = path.join(ROOT, "dist/bin/triplicate.js");
 
 export interface Measure {
   seconds: number;

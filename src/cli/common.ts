@@ -32,7 +32,7 @@ export function addGlobalOptions(cmd: Command, env: NodeJS.ProcessEnv): Command 
 }
 
 export function toolVersion(): string {
-  // dist/src/cli or src/cli: walk up to the package.json that names us.
+  // dist/bin, dist/src/cli or src/cli: walk up to the package.json that names us.
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
     try {

@@ -12,7 +12,8 @@ import { fileURLToPath } from "node:url";
  * lists what landed.
  */
 const dir = path.resolve(process.env.TRIPLICATE_DEMO_DIR ?? ".demo");
-const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), "main.js");
+// The bundled bin, exactly what `npx triplicate` runs (this file runs from dist/src/cli).
+const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bin/triplicate.js");
 
 await rm(dir, { recursive: true, force: true });
 await mkdir(dir, { recursive: true });

@@ -6,7 +6,7 @@ import os from "node:os";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 /** The built CLI, exactly what `npx triplicate` runs (npm test builds it first). */
-export const BIN = path.join(root, "dist/src/cli/main.js");
+export const BIN = path.join(root, "dist/bin/triplicate.js");
 
 export interface CliResult {
   code: number;
