@@ -1,12 +1,13 @@
 import { constants as fsc } from "node:fs";
-import { access, mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { access, chmod, chown, lstat, mkdir, open, readlink, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { restorePriorityOf, type Config, type DestinationConfig } from "./config.js";
 import { closeAll, openDestinations, type RunDeps } from "./context.js";
 import { TriplicateError, UsageError } from "./errors.js";
 import { EXIT, type ExitCode } from "./exitCodes.js";
 import { inventoryDestination, type CopyRecord } from "./inventory.js";
-import { fetchAndCheckCopy } from "./restoreCopy.js";
+import { fetchAndCheckCopy, type CheckedCopy } from "./restoreCopy.js";
+import type { Logger } from "pino";
 import { parseDuration, subtractDuration } from "./duration.js";
 import type { StorageAdapter } from "../adapters/types.js";
 
@@ -24,7 +25,10 @@ export interface RestoreAttempt {
   destination: string;
   ok: boolean;
   reason?: string;
+  /** Artifact bytes downloaded. */
   bytes?: number;
+  /** Size of the restored database file. */
+  rawBytes?: number;
   durationMs?: number;
   /** Of durationMs: download + decompress + write; then fsync, hash and integrity_check side by side. */
   transferMs?: number;
@@ -35,15 +39,23 @@ export interface RestoreReport {
   command: "restore";
   exitCode: ExitCode;
   db: string;
+  /** Where the database was put: the file itself, with symlinks followed. */
   target: string;
+  /** The path given (or configured) when it was a symlink to `target`. */
+  via?: string;
   at: string;
+  /** Only this destination was tried (--from). */
+  from?: string;
   /** Newest snapshot at or before `at` that any reachable destination lists. */
   newestSnapshotId?: string;
   restored?: {
     snapshotId: string;
     createdAt: string;
     destination: string;
+    /** Artifact bytes downloaded. */
     bytes: number;
+    /** Size of the restored database file. */
+    rawBytes: number;
     sha256: string;
     rowCounts: Record<string, number>;
   };
@@ -58,6 +70,9 @@ export interface RestoreReport {
 }
 
 export class RestoreError extends TriplicateError {}
+
+/** A checked copy could not be put in place: the target's problem, not the copies'. */
+export class PlacementError extends RestoreError {}
 
 /** `--at`: an ISO time, or an age like `2d` / `36h` counted back from now. */
 export function resolveAt(at: string | undefined, now: Date): Date {
@@ -86,10 +101,14 @@ export async function runRestore(cfg: Config, opts: RestoreOptions, deps: RunDep
   const started = performance.now();
   const log = deps.logger.child({ db: opts.db });
   const configured = cfg.databases.find((d) => d.name === opts.db);
-  const target = path.resolve(opts.to ?? configured?.path ?? "");
   if (!opts.to && !configured) {
-    throw new UsageError(`database ${opts.db} is not in ${cfg.configPath}; say where to put it with --to PATH`);
+    throw new UsageError(`database ${opts.db} is not in ${cfg.configPath} (configured: ${cfg.databases.map((d) => d.name).join(", ")}); say where to put it with --to PATH`);
   }
+  const requested = path.resolve(opts.to ?? configured!.path);
+  // SQLite keeps -wal/-shm beside the file a symlink points to, and the application keeps using
+  // the link: the real file is what gets checked for a live WAL and replaced; the link stays.
+  const target = await followSymlinks(requested);
+  if (target !== requested) log.info({ requested, target }, `${requested} is a symlink: restoring into ${target}`);
   const at = resolveAt(opts.at, deps.clock());
   let destinations: DestinationConfig[] = cfg.destinations;
   if (opts.from) {
@@ -99,7 +118,7 @@ export async function runRestore(cfg: Config, opts: RestoreOptions, deps: RunDep
   await preflightTarget(target, opts.force);
 
   const report: RestoreReport = {
-    command: "restore", exitCode: EXIT.failed, db: opts.db, target, at: at.toISOString(), fellBack: false, movedAside: [], attempts: [], unreachable: [], durationMs: 0,
+    command: "restore", exitCode: EXIT.failed, db: opts.db, target, via: target !== requested ? requested : undefined, at: at.toISOString(), from: opts.from, fellBack: false, movedAside: [], attempts: [], unreachable: [], durationMs: 0,
   };
   const open = await openDestinations(destinations, deps, false);
   try {
@@ -125,9 +144,12 @@ export async function runRestore(cfg: Config, opts: RestoreOptions, deps: RunDep
     const order = [...snapshots.entries()].sort((a, b) => b[0].localeCompare(a[0]));
     report.newestSnapshotId = order[0]?.[0];
     if (!order.length) {
-      throw new RestoreError(`no snapshot of ${opts.db} at or before ${at.toISOString()} on ${report.unreachable.length ? "the reachable destinations" : "any destination"}`);
+      const hint = configured ? "" : ` (${opts.db} is not a configured database; configured: ${cfg.databases.map((d) => d.name).join(", ")})`;
+      throw new RestoreError(`no snapshot of ${opts.db} at or before ${at.toISOString()} on ${report.unreachable.length ? "the reachable destinations" : "any destination"}${hint}`);
     }
 
+    // With --from, "every copy" means every copy on that destination: other destinations were not tried.
+    const fromNote = opts.from ? ` on ${opts.from} (--from)` : "";
     const temp = path.join(path.dirname(target), `.${path.basename(target)}.restore-${process.pid}-${deps.randomHex(4)}`);
     for (const [snapshotId, entry] of order) {
       const copies = entry.copies.sort((a, b) => restorePriorityOf(a.dest) - restorePriorityOf(b.dest) || destinations.indexOf(a.dest) - destinations.indexOf(b.dest));
@@ -137,38 +159,46 @@ export async function runRestore(cfg: Config, opts: RestoreOptions, deps: RunDep
           log.warn({ snapshotId, destination: dest.name, state: copy.state }, `skipping the copy on ${dest.name}: ${copy.state}`);
           continue;
         }
+        let checked: CheckedCopy;
         try {
           log.info({ snapshotId, destination: dest.name }, `restoring from ${dest.name}`);
-          const checked = await fetchAndCheckCopy(adapter, copy.manifest, temp);
-          report.attempts.push({ snapshotId, destination: dest.name, ok: true, bytes: checked.bytes, durationMs: checked.durationMs, transferMs: checked.transferMs, checkMs: checked.checkMs });
-          // Checked again now: an application may have opened the database during the download.
-          await refuseLiveDatabase(target, opts.force).catch(async (err) => {
-            await rm(temp, { force: true });
-            throw err;
-          });
-          report.movedAside = await placeAtomically(temp, target, deps.clock(), deps.randomHex(3));
-          report.restored = {
-            snapshotId, createdAt: copy.manifest.createdAt, destination: dest.name, bytes: checked.bytes,
-            // The placed file is the checked one, renamed: its hash was taken after it was written.
-            sha256: checked.rawSha256, rowCounts: copy.manifest.sqlite.rowCounts,
-          };
-          report.fellBack = snapshotId !== report.newestSnapshotId;
-          // An unreachable destination may hold something newer than what was restored.
-          report.exitCode = report.fellBack || report.unreachable.length > 0 ? EXIT.degraded : EXIT.ok;
-          if (report.fellBack) log.warn({ snapshotId, newest: report.newestSnapshotId }, `every copy of ${report.newestSnapshotId} failed; restored the OLDER snapshot ${snapshotId}`);
-          if (report.unreachable.length) {
-            log.warn({ unreachable: report.unreachable.map((u) => u.destination) }, "some destinations could not be reached: they may hold a newer snapshot");
-          }
-          return report;
+          checked = await fetchAndCheckCopy(adapter, copy.manifest, temp);
         } catch (err) {
-          if (err instanceof UsageError) throw err;
           const reason = (err as Error).message;
           report.attempts.push({ snapshotId, destination: dest.name, ok: false, reason });
           log.warn({ snapshotId, destination: dest.name, reason }, `copy on ${dest.name} failed; trying the next one`);
+          continue;
         }
+        report.attempts.push({ snapshotId, destination: dest.name, ok: true, bytes: checked.bytes, rawBytes: checked.rawSize, durationMs: checked.durationMs, transferMs: checked.transferMs, checkMs: checked.checkMs });
+        // A failure from here on is the target's, not the copy's: the next copy would fail the same way.
+        try {
+          // Checked again now: an application may have opened the database during the download.
+          await refuseLiveDatabase(target, opts.force);
+          report.movedAside = await placeAtomically(temp, target, deps.clock(), deps.randomHex(3), log);
+        } catch (err) {
+          await rm(temp, { force: true });
+          if (err instanceof UsageError) throw err;
+          throw new PlacementError(
+            `snapshot ${snapshotId} from ${dest.name} was downloaded and checked, but could not be put in place at ${target}: ${(err as Error).message}. Restore somewhere else with --to PATH, or fix the cause and run restore again`,
+            { cause: err },
+          );
+        }
+        report.restored = {
+          snapshotId, createdAt: copy.manifest.createdAt, destination: dest.name, bytes: checked.bytes, rawBytes: checked.rawSize,
+          // The placed file is the checked one, renamed: its hash was taken after it was written.
+          sha256: checked.rawSha256, rowCounts: copy.manifest.sqlite.rowCounts,
+        };
+        report.fellBack = snapshotId !== report.newestSnapshotId;
+        // An unreachable destination may hold something newer than what was restored.
+        report.exitCode = report.fellBack || report.unreachable.length > 0 ? EXIT.degraded : EXIT.ok;
+        if (report.fellBack) log.warn({ snapshotId, newest: report.newestSnapshotId }, `every copy of ${report.newestSnapshotId}${fromNote} failed; restored the OLDER snapshot ${snapshotId}`);
+        if (report.unreachable.length) {
+          log.warn({ unreachable: report.unreachable.map((u) => u.destination) }, "some destinations could not be reached: they may hold a newer snapshot");
+        }
+        return report;
       }
     }
-    throw new RestoreError(`every copy of every snapshot of ${opts.db} at or before ${at.toISOString()} failed; nothing was changed at ${target}`);
+    throw new RestoreError(`every copy of every snapshot of ${opts.db} at or before ${at.toISOString()}${fromNote} failed; nothing was changed at ${target}`);
   } catch (err) {
     if (err instanceof UsageError) throw err;
     report.error = (err as Error).message;
@@ -215,9 +245,12 @@ async function refuseLiveDatabase(target: string, force: boolean): Promise<void>
 /**
  * fsync'd temp file → rename over the target. The old database and its
  * -wal/-shm files move aside together (so they stay a consistent pair and the
- * old -wal is never applied to the restored file); nothing is deleted.
+ * old -wal is never applied to the restored file); nothing is deleted. The
+ * restored file takes the old one's permissions and owner, so the
+ * application can still open it. If any step fails, what was moved aside is
+ * moved back before the error is thrown.
  */
-async function placeAtomically(temp: string, target: string, now: Date, unique: string): Promise<string[]> {
+async function placeAtomically(temp: string, target: string, now: Date, unique: string, log: Logger): Promise<string[]> {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
   // Unique per restore, and checked: rename() would silently replace an earlier set-aside file.
   let aside = `${target}.pre-restore-${stamp}`;
@@ -225,19 +258,48 @@ async function placeAtomically(temp: string, target: string, now: Date, unique: 
   for (const suffix of ["", "-wal", "-shm", "-journal"]) {
     if (await exists(aside + suffix)) throw new RestoreError(`${aside + suffix} already exists; not overwriting it. Move it away and run restore again`);
   }
-  const moved: string[] = [];
-  for (const suffix of ["", "-wal", "-shm", "-journal"]) {
-    const from = target + suffix;
-    if (await exists(from)) {
-      await rename(from, aside + suffix);
-      moved.push(aside + suffix);
+  const previous = await stat(target).catch(() => null);
+  if (previous) await takeOwnership(temp, previous, target, log);
+  const moved: [from: string, to: string][] = [];
+  try {
+    for (const suffix of ["", "-wal", "-shm", "-journal"]) {
+      const from = target + suffix;
+      if (await exists(from)) {
+        await rename(from, aside + suffix);
+        moved.push([from, aside + suffix]);
+      }
     }
+    await rename(temp, target);
+  } catch (err) {
+    const stuck: string[] = [];
+    for (const [from, to] of moved.reverse()) await rename(to, from).catch(() => stuck.push(`${from} is at ${to}`));
+    const where = stuck.length ? ` Could not move back: ${stuck.join("; ")}` : " Nothing was changed there.";
+    throw new RestoreError(`${(err as Error).message}.${where}`, { cause: err });
   }
-  await rename(temp, target);
   const d = await open(path.dirname(target), "r");
   await d.sync().catch(() => undefined);
   await d.close();
-  return moved;
+  return moved.map(([, to]) => to);
+}
+
+/** Gives the restored file the permission bits and owner of the database it replaces. */
+async function takeOwnership(file: string, previous: { mode: number; uid: number; gid: number }, target: string, log: Logger): Promise<void> {
+  await chmod(file, previous.mode & 0o7777);
+  if (process.getuid?.() === previous.uid && process.getgid?.() === previous.gid) return;
+  await chown(file, previous.uid, previous.gid).catch((err: NodeJS.ErrnoException) => {
+    // Only root may give a file away; say so rather than fail a restore that is otherwise good.
+    log.warn({ target, uid: previous.uid, gid: previous.gid, code: err.code }, `the restored ${target} could not be given the old file's owner (uid ${previous.uid}, gid ${previous.gid}): fix with chown if the application runs as that user`);
+  });
+}
+
+/** `p` with symlinks followed, also when the last one dangles (its file is what was lost). */
+async function followSymlinks(p: string): Promise<string> {
+  for (let hops = 0; hops < 40; hops++) {
+    const info = await lstat(p).catch(() => null);
+    if (!info?.isSymbolicLink()) return p;
+    p = path.resolve(path.dirname(p), await readlink(p));
+  }
+  throw new UsageError(`${p}: too many levels of symbolic links; give --to the database file itself`);
 }
 
 async function exists(p: string): Promise<boolean> {

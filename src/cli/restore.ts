@@ -19,13 +19,14 @@ export async function restoreCommand(db: string, flags: RestoreFlags, io: CliIO)
 }
 
 export function formatRestore(r: RestoreReport): string {
-  const lines = [`triplicate restore ${r.db} → ${r.target}`];
+  const lines = [`triplicate restore ${r.db} → ${r.target}${r.via ? ` (the file ${r.via} links to)` : ""}`];
   for (const u of r.unreachable) lines.push(`  unreachable: ${u.destination}: ${u.error}`);
   for (const a of r.attempts) lines.push(`  ${a.ok ? "ok    " : "FAILED"} ${a.snapshotId} from ${a.destination}${a.ok ? ` (${formatBytes(a.bytes ?? 0)}, ${a.durationMs} ms: transfer ${a.transferMs} ms, checks ${a.checkMs} ms)` : `: ${a.reason}`}`);
   if (r.restored) {
     lines.push(`RESTORED snapshot ${r.restored.snapshotId} (taken ${r.restored.createdAt}) from ${r.restored.destination} in ${(r.durationMs / 1000).toFixed(1)} s`);
     lines.push(`  sha256 ${r.restored.sha256}; integrity_check ok; row counts match the manifest`);
-    if (r.fellBack) lines.push(`  WARNING: this is OLDER than the newest snapshot at or before ${r.at} (${r.newestSnapshotId}), whose copies all failed`);
+    lines.push(`  database ${formatBytes(r.restored.rawBytes)} from a ${formatBytes(r.restored.bytes)} artifact`);
+    if (r.fellBack) lines.push(`  WARNING: this is OLDER than the newest snapshot at or before ${r.at} (${r.newestSnapshotId}), whose copies${r.from ? ` on ${r.from} (--from)` : ""} all failed`);
     for (const m of r.movedAside) lines.push(`  the previous file was kept as ${m}`);
   } else {
     lines.push(`NOTHING RESTORED: ${r.error}`);

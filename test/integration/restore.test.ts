@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import Database from "better-sqlite3";
-import { readdir, readFile, rm, truncate, writeFile, open, stat } from "node:fs/promises";
+import { chmod, chown, lstat, mkdir, readdir, readFile, rm, symlink, truncate, writeFile, open, stat } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import os from "node:os";
 import path from "node:path";
 import { runCli, tempDir } from "../helpers/cli.js";
 import { createSampleDb } from "../helpers/sqlite.js";
@@ -156,6 +158,68 @@ describe("triplicate restore", () => {
     expect(await readFile(moved[0])).toEqual(before);
     expect(rows(target)).toBe(600);
     await expect(stat(`${target}-wal`)).rejects.toThrow();
+  });
+
+  it("a symlinked target: the live-WAL guard looks at the real file, which is replaced; the link stays", async () => {
+    await mkdir(path.join(dir, "real"));
+    await mkdir(path.join(dir, "links"));
+    const real = path.join(dir, "real", "app.db");
+    const link = path.join(dir, "links", "app.db");
+    createSampleDb(real, 3);
+    await symlink("../real/app.db", link);
+    const live = new Database(real);
+    live.pragma("journal_mode = WAL");
+    live.pragma("wal_autocheckpoint = 0");
+    live.prepare("INSERT INTO posts (author_id, body) VALUES (1, 'in the live wal')").run();
+    const refused = await restore(["--to", link]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`${real} has a live write-ahead log`);
+    live.close();
+    const r = await restore(["--to", link]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json()).toMatchObject({ target: real, via: link });
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    expect(rows(link)).toBe(600);
+  });
+
+  it("the restored file keeps the replaced database's permissions (and owner, as root)", async () => {
+    const target = path.join(dir, "app.db");
+    await chmod(target, 0o600);
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) await chown(target, 65534, 65534);
+    const r = await restore([]);
+    expect(r.code, r.stderr).toBe(0);
+    const placed = await stat(target);
+    expect(placed.mode & 0o777).toBe(0o600);
+    if (asRoot) expect([placed.uid, placed.gid]).toEqual([65534, 65534]);
+  });
+
+  // An immutable file is the one way to make rename() fail for root too; it needs chattr and root.
+  const canChattr = (() => {
+    const probe = path.join(os.tmpdir(), `.triplicate-chattr-probe-${process.pid}`);
+    try {
+      spawnSync("touch", [probe]);
+      return spawnSync("chattr", ["+i", probe]).status === 0 && spawnSync("chattr", ["-i", probe]).status === 0;
+    } finally {
+      spawnSync("rm", ["-f", probe]);
+    }
+  })();
+  it.skipIf(!canChattr)("a target that cannot be replaced: one clear error about the target, the copies not blamed, nothing left behind", async () => {
+    const target = path.join(dir, "app.db");
+    const before = await readFile(target);
+    expect(spawnSync("chattr", ["+i", target]).status).toBe(0);
+    try {
+      const r = await restore([]);
+      expect(r.code).toBe(1);
+      const rep = r.json();
+      // The first copy was good: no other copy or older snapshot was tried.
+      expect(rep.attempts).toEqual([expect.objectContaining({ destination: "disk", ok: true })]);
+      expect(rep.error).toMatch(new RegExp(`was downloaded and checked, but could not be put in place at ${target}: .*EPERM.*Nothing was changed there.*--to PATH`));
+      expect(await readFile(target)).toEqual(before);
+      expect((await readdir(dir)).filter((f) => f.includes(".restore-") || f.includes("pre-restore"))).toEqual([]);
+    } finally {
+      spawnSync("chattr", ["-i", target]);
+    }
   });
 
   it("a target folder that cannot be written: clear error, nothing changed", async () => {
