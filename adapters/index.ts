@@ -23,6 +23,8 @@ export const adapterFactories: { [K in DestinationConfig["type"]]: Factory<Extra
 export interface OpenOptions {
   logger: Logger;
   dryRun?: boolean;
+  /** See AdapterDeps.createRoot: only backup creates a missing root folder. */
+  createRoot?: boolean;
   randomId?: () => string;
 }
 
@@ -34,7 +36,7 @@ export interface OpenOptions {
 export async function openAdapter(cfg: DestinationConfig, opts: OpenOptions): Promise<StorageAdapter> {
   const log = opts.logger.child({ destination: cfg.name });
   const factory = adapterFactories[cfg.type] as Factory<DestinationConfig>;
-  const raw = await factory(cfg, { logger: log, randomId: opts.randomId });
+  const raw = await factory(cfg, { logger: log, randomId: opts.randomId, createRoot: opts.createRoot });
   const retry = cfg.retry
     ? { retries: cfg.retry.retries, minTimeoutMs: cfg.retry.minDelayMs, maxTimeoutMs: cfg.retry.maxDelayMs }
     : defaultRetry;

@@ -49,11 +49,15 @@ export async function createLocalAdapter(config: LocalConfig, deps: AdapterDeps)
 
   // Open-time check: a destination that cannot be used should say so before any upload starts.
   try {
-    await mkdir(root, { recursive: true });
+    if (deps.createRoot ?? true) await mkdir(root, { recursive: true });
+    else if (!(await stat(root)).isDirectory()) throw Object.assign(new Error(`${root} is not a folder`), { code: "ENOTDIR" });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "EEXIST" || code === "ENOTDIR") {
       throw new DestinationConfigError(`${root} exists but is not a folder; point path at a folder`, { adapter: id, op: "open", cause: err });
+    }
+    if (code === "ENOENT") {
+      throw new NotFoundError(`the folder ${root} does not exist: is its disk mounted? (triplicate backup creates it on first use)`, { adapter: id, op: "open", cause: err });
     }
     throw fail("open", undefined, err);
   }

@@ -297,7 +297,8 @@ export async function createSftpAdapter(config: SftpConfig, deps: AdapterDeps): 
 
     try {
       s.posixRename = await probePosixRename(s);
-      await ensureDir(s, root, ctx);
+      if (deps.createRoot ?? true) await ensureDir(s, root, ctx);
+      else await requireDir(s, root, ctx);
     } catch (err) {
       const mapped = mapError(err, ctx, s);
       s.markLost("set-up failed");
@@ -403,6 +404,15 @@ export async function createSftpAdapter(config: SftpConfig, deps: AdapterDeps): 
         if (!again?.isDirectory()) throw err;
       }
     }
+  }
+
+  /** The root must already be there (see AdapterDeps.createRoot). */
+  async function requireDir(s: Session, dir: string, ctx: Ctx): Promise<void> {
+    const st = await req<Stats>(s, (cb) => s.sftp.stat(dir, cb)).catch((err) => {
+      if (sftpCode(err) !== SFTP.NO_SUCH_FILE) throw err;
+      throw new NotFoundError(`the folder ${dir} does not exist on the server: is the NAS volume mounted? (triplicate backup creates it on first use)`, ctx);
+    });
+    if (!st.isDirectory()) throw new DestinationConfigError(`${dir} exists on the server but is not a folder`, ctx);
   }
 
   function useParallel(s: Session): boolean {

@@ -78,6 +78,14 @@ export interface AdapterDeps {
   logger: Logger;
   /** Random suffixes for temp names; injectable for tests. */
   randomId?: () => string;
+  /**
+   * May the adapter create its root folder when it is missing? Backup may
+   * (first use); commands that only read or delete say no, and then a missing
+   * root is an error: a backup folder that vanished is usually a disk or NAS
+   * volume that is not mounted, and must not look like an empty, healthy one.
+   * Default true.
+   */
+  createRoot?: boolean;
 }
 
 /** Wrappers expose the adapter they wrap, so callers can walk the chain. */

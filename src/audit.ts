@@ -82,7 +82,7 @@ export interface AuditReport {
  * latest snapshot, retention coverage, damage and leftovers.
  */
 export async function runAudit(cfg: Config, opts: { deep: boolean }, deps: RunDeps): Promise<AuditReport> {
-  const open = await openDestinations(cfg.destinations, deps, false);
+  const open = await openDestinations(cfg.destinations, deps, { dryRun: false, createRoot: false });
   const history = await VerificationLog.open(stagingDir(cfg));
   let inventories: { cfg: DestinationConfig; adapter?: StorageAdapter; inv: DestinationInventory }[];
   try {

@@ -69,7 +69,7 @@ export async function runBackup(cfg: Config, opts: BackupOptions, deps: RunDeps)
   }
   const staging = stagingDir(cfg);
   const release = await acquireRunLock(staging);
-  const open = await openDestinations(cfg.destinations, deps, opts.dryRun);
+  const open = await openDestinations(cfg.destinations, deps, { dryRun: opts.dryRun, createRoot: true });
   const runs: DatabaseRun[] = [];
   try {
     for (const db of databases) {

@@ -14,11 +14,18 @@ export interface RunDeps {
   randomHex: (bytes: number) => string;
   hostname: string;
   toolVersion: string;
-  openDestination: (cfg: DestinationConfig, opts: { dryRun: boolean }) => Promise<StorageAdapter>;
+  openDestination: (cfg: DestinationConfig, opts: OpenFor) => Promise<StorageAdapter>;
 }
 
 export function defaultDeps(partial: Pick<RunDeps, "logger" | "toolVersion" | "openDestination"> & Partial<RunDeps>): RunDeps {
   return { clock: () => new Date(), randomHex, hostname: os.hostname(), ...partial };
+}
+
+/** What a command will do with a destination. */
+export interface OpenFor {
+  dryRun: boolean;
+  /** Only backup creates a missing root folder; for every other command a missing root is unreachable. */
+  createRoot: boolean;
 }
 
 export interface OpenDestination {
@@ -32,12 +39,12 @@ export interface OpenDestination {
 export async function openDestinations(
   destinations: DestinationConfig[],
   deps: RunDeps,
-  dryRun: boolean,
+  purpose: OpenFor,
 ): Promise<Map<string, OpenDestination>> {
   const entries = await Promise.all(
     destinations.map(async (cfg): Promise<[string, OpenDestination]> => {
       try {
-        return [cfg.name, { cfg, adapter: await deps.openDestination(cfg, { dryRun }) }];
+        return [cfg.name, { cfg, adapter: await deps.openDestination(cfg, purpose) }];
       } catch (err) {
         deps.logger.error({ destination: cfg.name, err: { message: (err as Error).message } }, `destination ${cfg.name} unavailable`);
         return [cfg.name, { cfg, error: (err as Error).message }];

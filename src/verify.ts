@@ -33,7 +33,7 @@ export interface VerifyReport {
  * folder: hashes, decompression, integrity_check, row counts.
  */
 export async function runVerify(cfg: Config, opts: { db?: string; deep: boolean }, deps: RunDeps): Promise<VerifyReport> {
-  const open = await openDestinations(cfg.destinations, deps, false);
+  const open = await openDestinations(cfg.destinations, deps, { dryRun: false, createRoot: false });
   const scratch = opts.deep ? await makeScratch(stagingDir(cfg), "verify-") : undefined;
   const report: VerifyReport = { command: "verify", deep: opts.deep, exitCode: EXIT.ok, errors: 0, unprotected: [], destinations: [] };
   const history = opts.deep ? await VerificationLog.open(stagingDir(cfg)) : undefined;

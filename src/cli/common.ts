@@ -72,7 +72,7 @@ export async function setup(opts: GlobalOptions, io: CliIO): Promise<{ cfg: Conf
     logger,
     toolVersion: toolVersion(),
     clock: clockFrom(io.env),
-    openDestination: (d, o) => openAdapter(d, { logger, dryRun: o.dryRun }),
+    openDestination: (d, o) => openAdapter(d, { logger, dryRun: o.dryRun, createRoot: o.createRoot }),
   });
   return { cfg, deps, logger };
 }

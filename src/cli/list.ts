@@ -12,7 +12,7 @@ export interface ListFlags extends GlobalOptions {
 export async function listCommand(flags: ListFlags, io: CliIO): Promise<ExitCode> {
   const { cfg, deps } = await setup(flags, io);
   checkDbFlag(cfg, flags.db);
-  const open = await openDestinations(cfg.destinations, deps, false);
+  const open = await openDestinations(cfg.destinations, deps, { dryRun: false, createRoot: false });
   let inventories: DestinationInventory[];
   try {
     inventories = await Promise.all(

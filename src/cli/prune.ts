@@ -26,7 +26,7 @@ export async function pruneCommand(flags: PruneFlags, io: CliIO): Promise<ExitCo
   const { cfg, deps } = await setup(flags, io);
   const dryRun = !!flags.dryRun;
   const release = dryRun ? async () => undefined : await acquireRunLock(stagingDir(cfg));
-  const open = await openDestinations(cfg.destinations, deps, dryRun);
+  const open = await openDestinations(cfg.destinations, deps, { dryRun, createRoot: false });
   const results: PruneDestination[] = [];
   try {
     for (const { cfg: dest, adapter, error } of open.values()) {

@@ -4,7 +4,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import pino from "pino";
 import { createLocalAdapter } from "../../adapters/local.js";
-import { DestinationConfigError } from "../../adapters/errors.js";
+import { DestinationConfigError, NotFoundError } from "../../adapters/errors.js";
 import { describeAdapterContract } from "./contract.js";
 import { bufferSource, readAll } from "../helpers/blob.js";
 
@@ -55,6 +55,23 @@ describe("local adapter specifics", () => {
     try {
       await writeFile(path.join(dir, "file"), "x");
       await expect(createLocalAdapter({ path: path.join(dir, "file") }, { logger })).rejects.toBeInstanceOf(DestinationConfigError);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("local adapter: a missing root", () => {
+  it("is created for a backup, and is an error naming the folder for everything else", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "tri-local-"));
+    try {
+      const root = path.join(dir, "not-mounted", "backups");
+      const err = await createLocalAdapter({ path: root }, { logger, createRoot: false }).catch((e) => e);
+      expect(err).toBeInstanceOf(NotFoundError);
+      expect(err.message).toContain(`the folder ${root} does not exist: is its disk mounted?`);
+      expect(await readdir(dir)).toEqual([]);
+      await createLocalAdapter({ path: root }, { logger, createRoot: true });
+      expect(await readdir(root)).toEqual([]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

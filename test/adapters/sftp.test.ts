@@ -151,6 +151,17 @@ describe("sftp adapter against a real sshd", () => {
     }
   });
 
+  it("a missing root: created for a backup, a NotFoundError naming it for everything else", async () => {
+    const cfg = configFor(s, "not-mounted/backups");
+    const err = await caught(createSftpAdapter(cfg, { logger: silent, createRoot: false }));
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect(err.message).toContain(`the folder ${cfg.path} does not exist on the server: is the NAS volume mounted?`);
+    await expect(stat(path.join(s.root, "not-mounted"))).rejects.toThrow();
+    const a = await createSftpAdapter(cfg, { logger: silent, createRoot: true });
+    await a.close();
+    expect((await stat(path.join(s.root, "not-mounted/backups"))).isDirectory()).toBe(true);
+  });
+
   it("maps SFTP status 2 (No such file) to NotFoundError, pinned", async () => {
     const a = await createSftpAdapter(configFor(s, "missing"), { logger: silent });
     try {

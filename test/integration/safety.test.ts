@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { cp, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { cp, mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { runCli, tempDir } from "../helpers/cli.js";
 import { createSampleDb } from "../helpers/sqlite.js";
@@ -112,12 +112,34 @@ describe("safety", () => {
 
   it("verify and list: an unknown --db is a usage error, and an empty destination is not healthy", async () => {
     const cfg = await config();
+    await mkdir(path.join(dir, "disk"));
     expect((await runCli(["verify", "--config", cfg, "--db", "ap"])).code).toBe(2);
     expect((await runCli(["list", "--config", cfg, "--db", "ap"])).code).toBe(2);
     const empty = await runCli(["verify", "--config", cfg, "--json"]);
     expect(empty.code).toBe(3);
     expect(empty.json().unprotected).toEqual(["app"]);
     expect((await runCli(["list", "--config", cfg])).stdout).toContain("NO COMPLETE COPY of database app");
+  });
+
+  it("only backup creates a missing destination folder; for every other command it is unreachable (an unmounted disk is not an empty one)", async () => {
+    const nas = path.join(dir, "nas");
+    const cfg = await config({
+      dests: `  - { name: disk, type: local, path: ${JSON.stringify(path.join(dir, "disk"))} }\n  - { name: nas, type: local, path: ${JSON.stringify(nas)} }`,
+    });
+    expect((await runCli(["backup", "--config", cfg])).code).toBe(0);
+    await rename(nas, `${nas}-unmounted`);
+    const verify = await runCli(["verify", "--config", cfg, "--json"]);
+    expect(verify.code).toBe(3);
+    const nasReport = verify.json().destinations.find((d: any) => d.destination === "nas");
+    expect(nasReport).toMatchObject({ reachable: false });
+    expect(nasReport.error).toContain(`the folder ${nas} does not exist: is its disk mounted?`);
+    expect((await runCli(["list", "--config", cfg])).code).toBe(3);
+    expect((await runCli(["prune", "--config", cfg])).code).toBe(3);
+    expect((await runCli(["audit", "--config", cfg, "--json"])).code).toBe(3);
+    const restored = await runCli(["restore", "app", "--config", cfg, "--from", "nas", "--to", path.join(dir, "r.db"), "--json"]);
+    expect(restored.code).toBe(1);
+    expect(restored.json().unreachable).toEqual([{ destination: "nas", error: expect.stringContaining("does not exist: is its disk mounted?") }]);
+    expect(await readdir(dir)).not.toContain("nas");
   });
 
   it("--at without a zone is UTC", async () => {
