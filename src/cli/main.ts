@@ -6,7 +6,7 @@ import { Command, CommanderError } from "commander";
 import { AdapterError } from "../../adapters/errors.js";
 import { ConfigError, TriplicateError, UsageError } from "../errors.js";
 import { EXIT, type ExitCode } from "../exitCodes.js";
-import { addGlobalOptions, toolVersion, type CliIO, DEFAULT_CONFIG } from "./common.js";
+import { addGlobalOptions, printJson, toolVersion, type CliIO, DEFAULT_CONFIG } from "./common.js";
 import { backupCommand } from "./backup.js";
 import { listCommand } from "./list.js";
 import { pruneCommand } from "./prune.js";
@@ -70,8 +70,22 @@ export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
     await program.parseAsync(argv, { from: "user" });
     return code;
   } catch (err) {
-    return reportError(err, io);
+    const code = reportError(err, io);
+    // A script that asked for JSON gets JSON on stdout for every outcome, not an empty stdout.
+    if (code !== EXIT.ok && wantsJson(argv)) {
+      printJson(io, { command: argv.find((a) => !a.startsWith("-")) ?? null, exitCode: code, error: errorText(err) });
+    }
+    return code;
   }
+}
+
+function wantsJson(argv: string[]): boolean {
+  return argv.includes("--json") || argv.some((a, i) => a === "--format=json" || (a === "--format" && argv[i + 1] === "json"));
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof CommanderError) return err.message.replace(/^error: /, "");
+  return err instanceof TriplicateError || err instanceof AdapterError ? err.message : `unexpected error: ${(err as Error)?.message ?? String(err)}`;
 }
 
 function reportError(err: unknown, io: CliIO): ExitCode {

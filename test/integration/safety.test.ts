@@ -142,6 +142,20 @@ describe("safety", () => {
     expect(await readdir(dir)).not.toContain("nas");
   });
 
+  it("--json: a refused or failed command still prints one JSON object with its exit code and error", async () => {
+    const cfg = await config();
+    for (const [args, code, error] of [
+      [["restore", "app", "--config", cfg, "--at", "yesterday"], 2, "--at yesterday is neither"],
+      [["restore", "app", "--config", cfg, "--from", "nope"], 2, "--from nope: no such destination"],
+      [["verify", "--config", path.join(dir, "missing.yml")], 2, "does not exist"],
+      [["audit", "--config", cfg, "--format", "json", "--db", "x"], 2, "unknown option"],
+    ] as const) {
+      const r = await runCli([...args, "--json"]);
+      expect(r.code, r.stderr).toBe(code);
+      expect(r.json()).toEqual({ command: args[0], exitCode: code, error: expect.stringContaining(error) });
+    }
+  });
+
   it("--at without a zone is UTC", async () => {
     const cfg = await config();
     expect((await runCli(["backup", "--config", cfg], { env: { TRIPLICATE_NOW: "2026-11-20T02:00:00Z" } })).code).toBe(0);
