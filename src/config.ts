@@ -259,16 +259,27 @@ function formatIssue(issue: z.core.$ZodIssue, input: unknown): string {
   if (issue.code === "unrecognized_keys") {
     return `${label}: unknown setting(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}; check the spelling against "triplicate init" (this version does not support them)`;
   }
-  if (issue.code === "invalid_type" && issue.input === undefined) {
-    return `${label}: missing; add it`;
+  if (issue.code === "invalid_type") {
+    // zod leaves issue.input out unless asked to, so look at what the file really says.
+    const given = valueAt(input, issue.path);
+    if (given === undefined) return `${label}: missing; add it`;
+    return `${label}: must be ${EXPECTED_WORDS[issue.expected] ?? issue.expected}, not ${JSON.stringify(given)}`;
   }
   return `${label}: ${issue.message}`;
 }
 
-function lookupName(input: unknown, p: readonly PropertyKey[]): string | undefined {
+const EXPECTED_WORDS: Record<string, string> = {
+  number: "a number", int: "a whole number", string: "text", boolean: "true or false", array: "a list", object: "a mapping (key: value)",
+};
+
+function valueAt(input: unknown, p: readonly PropertyKey[]): unknown {
   let cur: unknown = input;
   for (const k of p) cur = (cur as Record<PropertyKey, unknown> | undefined)?.[k];
-  const n = (cur as { name?: unknown } | undefined)?.name;
+  return cur;
+}
+
+function lookupName(input: unknown, p: readonly PropertyKey[]): string | undefined {
+  const n = (valueAt(input, p) as { name?: unknown } | undefined)?.name;
   return typeof n === "string" ? n : undefined;
 }
 

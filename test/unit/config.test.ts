@@ -75,6 +75,8 @@ describe("config", () => {
       /destinations\[1\] \(in destinations "b"\): points at the same place as destination "a"/,
     ],
     ["a missing path", good.replace(", path: ./app.db", ""), /databases\[0\]\.path \(in databases "app"\): missing; add it/],
+    ["a value of the wrong type (not called missing)", good.replace("path: ./backups,", "path: ./backups, restorePriority: abc,"), /destinations\[0\]\.restorePriority \(in destinations "local"\): must be a number, not "abc"/],
+    ["a fraction where a whole number is needed", good.replace("path: ./backups,", "path: ./backups, restorePriority: 1.5,"), /restorePriority \(in destinations "local"\): must be a whole number, not 1\.5/],
   ])("refuses %s with a message that names the field", (_name, yaml, pattern) => {
     expect(problems(yaml).join("\n")).toMatch(pattern);
   });
