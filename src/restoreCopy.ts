@@ -62,7 +62,9 @@ export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manif
     } catch (err) {
       // A truncated or bit-flipped artifact usually breaks the decoder before the hash can be compared.
       const hashKnown = artifactHash.bytes === manifest.artifact.size;
-      throw new CopyCheckError(hashKnown ? "decode" : "download", `${hashKnown ? "cannot decode" : "download broke off after " + artifactHash.bytes + " bytes of " + manifest.artifact.size}: ${(err as Error).message}`, { cause: err });
+      // Either way the stored artifact is what is wrong, not the database it would become.
+      const what = hashKnown ? "the artifact is damaged: it does not decode" : `download broke off after ${artifactHash.bytes} bytes of ${manifest.artifact.size}`;
+      throw new CopyCheckError(hashKnown ? "decode" : "download", `${what} (${(err as Error).message})`, { cause: err });
     }
     const artifactSha = artifactHash.digest();
     if (artifactHash.bytes !== manifest.artifact.size || artifactSha !== manifest.artifact.sha256) {
@@ -76,7 +78,7 @@ export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manif
     const [synced, raw, facts] = await Promise.allSettled([
       file.sync(),
       tail.finish(sink.rawBytes),
-      verifyInWorker({ dbName: manifest.db, file: outFile, expectedCounts: manifest.sqlite.rowCounts, sourceJournalMode: manifest.sqlite.journalMode }),
+      verifyInWorker({ dbName: manifest.db, file: outFile, expectedCounts: manifest.sqlite.rowCounts, sourceJournalMode: manifest.sqlite.journalMode, countLabels: { expected: "manifest", actual: "restored" } }),
     ]);
     if (synced.status === "rejected") throw new CopyCheckError("download", `cannot flush ${outFile} to disk: ${(synced.reason as Error).message}`, { cause: synced.reason });
     if (raw.status === "rejected") throw new CopyCheckError("raw-hash", `cannot read back ${outFile}: ${(raw.reason as Error).message}`, { cause: raw.reason });

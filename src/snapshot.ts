@@ -104,7 +104,7 @@ export async function copySnapshot(dbName: string, sourcePath: string, stagingFi
  * counts as the source had in the copied transaction. Read-only, so it can
  * run in a worker thread while the same file is being compressed.
  */
-export function verifySnapshot({ dbName, file, expectedCounts, sourceJournalMode }: VerifyJob): SqliteFacts {
+export function verifySnapshot({ dbName, file, expectedCounts, sourceJournalMode, countLabels = { expected: "source", actual: "snapshot" } }: VerifyJob): SqliteFacts {
   const db = new Database(file, { fileMustExist: true, readonly: true });
   try {
     // No mmap_size, on purpose: reading through a memory map made a 1 GiB restore ~5% faster
@@ -123,7 +123,7 @@ export function verifySnapshot({ dbName, file, expectedCounts, sourceJournalMode
     if (!problems.length) {
       counts = countRows(db);
       for (const [table, n] of Object.entries(expectedCounts)) {
-        if (counts[table] !== n) failures.push(`row count of ${table}: source ${n}, snapshot ${counts[table] ?? "missing"}`);
+        if (counts[table] !== n) failures.push(`row count of ${table}: ${countLabels.expected} ${n}, ${countLabels.actual} ${counts[table] ?? "missing"}`);
       }
     }
     if (failures.length) throw new VerificationError(dbName, failures);
@@ -172,6 +172,8 @@ export interface VerifyJob {
   file: string;
   expectedCounts: Record<string, number>;
   sourceJournalMode: string;
+  /** How a row-count mismatch names the two sides; default "source" and "snapshot" (a backup). */
+  countLabels?: { expected: string; actual: string };
 }
 
 /**

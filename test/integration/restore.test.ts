@@ -83,7 +83,7 @@ describe("triplicate restore", () => {
     expect(r.code, r.stderr).toBe(0);
     const rep = r.json();
     expect(rep.attempts[0]).toMatchObject({ destination: "disk", ok: false });
-    expect(rep.attempts[0].reason).toMatch(/sha256|decode/);
+    expect(rep.attempts[0].reason).toMatch(/sha256|the artifact is damaged: it does not decode/);
     expect(rep.restored.destination).toBe("usb");
     expect(rows(to)).toBe(600);
   });
@@ -99,6 +99,18 @@ describe("triplicate restore", () => {
     expect(rep.attempts[0]).toMatchObject({ destination: "usb", ok: false });
     expect(rep.attempts[0].reason).toMatch(/size-mismatch/);
     expect(rep.restored.destination).toBe("cloud");
+  });
+
+  it("a copy whose rows differ from its manifest: named as manifest vs restored, the next copy is used", async () => {
+    const file = path.join(dir, "disk", "app", `${snaps[1]}.manifest.json`);
+    const manifest = JSON.parse(await readFile(file, "utf8"));
+    manifest.sqlite.rowCounts.posts = 599;
+    await writeFile(file, JSON.stringify(manifest));
+    const r = await restore(["--to", path.join(dir, "r.db")]);
+    expect(r.code, r.stderr).toBe(0);
+    const rep = r.json();
+    expect(rep.attempts[0]).toMatchObject({ destination: "disk", ok: false, reason: expect.stringContaining("row count of posts: manifest 599, restored 600") });
+    expect(rep.restored.destination).toBe("usb");
   });
 
   it("manifest present but artifact missing: the next copy is used", async () => {
