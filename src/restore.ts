@@ -76,7 +76,9 @@ export class PlacementError extends RestoreError {}
 
 /** `--at`: an ISO time, or an age like `2d` / `36h` counted back from now. */
 export function resolveAt(at: string | undefined, now: Date): Date {
-  if (!at) return now;
+  if (at === undefined) return now;
+  // An empty --at (an unset shell variable, say) must not quietly mean "now".
+  if (!at.trim()) throw new UsageError(`--at is empty; give an ISO time (2026-11-25T02:00:00Z) or an age (2d, 36h), or leave it out for the newest snapshot`);
   if (/^\d+(y|mo|w|d|h|min|s)/.test(at)) {
     try {
       return subtractDuration(now, parseDuration(at));
@@ -88,6 +90,15 @@ export function resolveAt(at: string | undefined, now: Date): Date {
   const zoned = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(at) ? `${at}Z` : at;
   const t = new Date(zoned);
   if (Number.isNaN(t.getTime())) throw new UsageError(`--at ${at} is neither an ISO time (2026-11-25T02:00:00Z) nor an age (2d, 36h)`);
+  // JavaScript rolls 2026-11-31 over to December 1st; a mistyped date must not pick a snapshot.
+  const date = /^(\d{4})-(\d{2})-(\d{2})/.exec(at);
+  if (date) {
+    const [year, month, day] = date.slice(1).map(Number);
+    const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+    if (month < 1 || month > 12 || day < 1 || day > daysInMonth) {
+      throw new UsageError(`--at ${at}: ${date[0]} is not a date on the calendar${month >= 1 && month <= 12 ? ` (that month has ${daysInMonth} days)` : ""}`);
+    }
+  }
   return t;
 }
 
