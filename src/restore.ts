@@ -234,7 +234,11 @@ async function preflightTarget(target: string, force: boolean): Promise<void> {
     await h.close();
     await rm(probe, { force: true });
   } catch (err) {
-    throw new RestoreError(`cannot write to ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); choose a writable folder with --to, or fix its permissions; nothing was changed`, { cause: err });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EEXIST" || code === "ENOTDIR") {
+      throw new UsageError(`cannot put ${target} there: part of ${dir} is a file, not a folder; check the --to path; nothing was changed`, { cause: err });
+    }
+    throw new RestoreError(`cannot write to ${dir} (${code ?? (err as Error).message}); choose a writable folder with --to, or fix its permissions; nothing was changed`, { cause: err });
   }
   const existing = await stat(target).catch(() => null);
   if (existing && !existing.isFile()) {

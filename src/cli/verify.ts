@@ -23,8 +23,13 @@ function formatVerify(r: VerifyReport): string {
     lines.push(`${d.destination}${d.reachable ? "" : `  UNREACHABLE: ${d.error}`}`);
     for (const c of d.copies) {
       const deep = c.deep ? (c.deep.ok ? `  deep check ok (${c.deep.durationMs} ms)` : `  DEEP CHECK FAILED: ${c.deep.reason}`) : "";
-      lines.push(`  ${c.db.padEnd(12)} ${c.snapshotId}  ${c.state.padEnd(17)}${c.detail ? ` ${c.detail}` : ""}${deep}`);
+      // "complete" is what the manifest and the listing say; a failed deep check overrules it.
+      const state = c.deep?.ok === false ? "damaged" : c.state;
+      lines.push(`  ${c.db.padEnd(12)} ${c.snapshotId}  ${state.padEnd(17)}${c.detail ? ` ${c.detail}` : ""}${deep}`);
     }
+  }
+  if (!r.deep) {
+    lines.push("(without --deep, copies are checked against their manifests by size, and by checksum where the store keeps one (S3); only --deep reads the bytes back and test-restores them)");
   }
   return lines.join("\n");
 }

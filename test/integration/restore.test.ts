@@ -64,6 +64,17 @@ async function flipByte(file: string, at: number): Promise<void> {
   await h.close();
 }
 
+// chattr +i (immutable) is how a test makes rename() or a folder fail for root too; it needs root and ext4-like file systems.
+const canChattr = (() => {
+  const probe = path.join(os.tmpdir(), `.triplicate-chattr-probe-${process.pid}`);
+  try {
+    spawnSync("touch", [probe]);
+    return spawnSync("chattr", ["+i", probe]).status === 0 && spawnSync("chattr", ["-i", probe]).status === 0;
+  } finally {
+    spawnSync("rm", ["-f", probe]);
+  }
+})();
+
 describe("triplicate restore", () => {
   it("restores the newest snapshot and reports what it did", async () => {
     const to = path.join(dir, "out", "restored.db");
@@ -206,16 +217,7 @@ describe("triplicate restore", () => {
     if (asRoot) expect([placed.uid, placed.gid]).toEqual([65534, 65534]);
   });
 
-  // An immutable file is the one way to make rename() fail for root too; it needs chattr and root.
-  const canChattr = (() => {
-    const probe = path.join(os.tmpdir(), `.triplicate-chattr-probe-${process.pid}`);
-    try {
-      spawnSync("touch", [probe]);
-      return spawnSync("chattr", ["+i", probe]).status === 0 && spawnSync("chattr", ["-i", probe]).status === 0;
-    } finally {
-      spawnSync("rm", ["-f", probe]);
-    }
-  })();
+  // An immutable file is the one way to make rename() fail for root too (canChattr, above).
   it.skipIf(!canChattr)("a target that cannot be replaced: one clear error about the target, the copies not blamed, nothing left behind", async () => {
     const target = path.join(dir, "app.db");
     const before = await readFile(target);
@@ -234,13 +236,38 @@ describe("triplicate restore", () => {
     }
   });
 
-  it("a target folder that cannot be written: clear error, nothing changed", async () => {
+  it("a --to below a file: usage error naming the path, nothing changed", async () => {
     const blocker = path.join(dir, "blocker");
     await writeFile(blocker, "not a folder");
     const r = await restore(["--to", path.join(blocker, "app.db")]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/cannot write to .*blocker.*nothing was changed/);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/part of .*blocker is a file, not a folder; check the --to path; nothing was changed/);
     expect(await readFile(blocker, "utf8")).toBe("not a folder");
+  });
+
+  // Root writes through permission bits, so as root the folder is made immutable instead.
+  const asRoot = process.getuid?.() === 0;
+  it.skipIf(asRoot && !canChattr)("a target folder that is not writable: clear error before any download, nothing changed", async () => {
+    const folder = path.join(dir, "readonly");
+    await mkdir(folder);
+    const target = path.join(folder, "app.db");
+    await writeFile(target, "the old database");
+    const lock = () => (asRoot ? spawnSync("chattr", ["+i", folder]).status === 0 : (spawnSync("chmod", ["555", folder]), true));
+    const unlock = () => (asRoot ? spawnSync("chattr", ["-i", folder]) : spawnSync("chmod", ["755", folder]));
+    expect(lock()).toBe(true);
+    try {
+      const r = await restore(["--to", target]);
+      expect(r.code).toBe(1);
+      // Refused before the destinations are even listed: the JSON is the bare error, no attempts.
+      expect(r.json()).toEqual({
+        command: "restore", exitCode: 1,
+        error: expect.stringMatching(/cannot write to .*readonly \((EPERM|EACCES)\); choose a writable folder with --to, or fix its permissions; nothing was changed/),
+      });
+      expect(await readdir(folder)).toEqual(["app.db"]);
+      expect(await readFile(target, "utf8")).toBe("the old database");
+    } finally {
+      unlock();
+    }
   });
 });
 
@@ -257,6 +284,10 @@ describe("triplicate verify", () => {
     expect(deep.json().errors).toBe(1);
     const usb = deep.json().destinations.find((d: any) => d.destination === "usb");
     expect(usb.copies.find((c: any) => c.snapshotId === snaps[1]).deep).toMatchObject({ ok: false });
+    // In words: the damaged copy is not shown as "complete", and a shallow verify says what it cannot see.
+    const text = (await runCli(["verify", "--config", cfg, "--deep"])).stdout;
+    expect(text).toMatch(new RegExp(`${snaps[1]}  damaged .*DEEP CHECK FAILED`));
+    expect((await runCli(["verify", "--config", cfg])).stdout).toContain("only --deep reads the bytes back");
   });
 
   it("reports a truncated copy without downloading it", async () => {
