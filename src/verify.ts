@@ -23,6 +23,11 @@ export interface VerifyReport {
   errors: number;
   /** Configured databases with no complete copy on any reachable destination. */
   unprotected: string[];
+  /**
+   * With --deep: databases whose every deep-checked copy failed, so the newest copies
+   * cannot be restored anywhere and a restore would fall back to an older snapshot.
+   */
+  failedDeep: string[];
   destinations: { destination: string; reachable: boolean; error?: string; copies: VerifiedCopy[] }[];
 }
 
@@ -35,7 +40,7 @@ export interface VerifyReport {
 export async function runVerify(cfg: Config, opts: { db?: string; deep: boolean }, deps: RunDeps): Promise<VerifyReport> {
   const open = await openDestinations(cfg.destinations, deps, { dryRun: false, createRoot: false });
   const scratch = opts.deep ? await makeScratch(stagingDir(cfg), "verify-") : undefined;
-  const report: VerifyReport = { command: "verify", deep: opts.deep, exitCode: EXIT.ok, errors: 0, unprotected: [], destinations: [] };
+  const report: VerifyReport = { command: "verify", deep: opts.deep, exitCode: EXIT.ok, errors: 0, unprotected: [], failedDeep: [], destinations: [] };
   const history = opts.deep ? await VerificationLog.open(stagingDir(cfg)) : undefined;
   try {
     report.destinations = await Promise.all(
@@ -59,6 +64,13 @@ export async function runVerify(cfg: Config, opts: { db?: string; deep: boolean 
   // A configured database that no reachable destination holds a complete copy of is a problem,
   // not "0 errors": a wiped folder must not verify as healthy.
   report.unprotected = databasesWithoutCompleteCopy(opts.db ? [opts.db] : cfg.databases.map((d) => d.name), report.destinations);
+  if (opts.deep) {
+    const deepByDb = new Map<string, boolean[]>();
+    for (const c of report.destinations.flatMap((d) => d.copies)) {
+      if (c.deep) deepByDb.set(c.db, [...(deepByDb.get(c.db) ?? []), c.deep.ok]);
+    }
+    report.failedDeep = [...deepByDb].filter(([, oks]) => !oks.some(Boolean)).map(([db]) => db).sort();
+  }
   report.errors = report.unprotected.length + report.destinations.reduce(
     (n, d) => n + d.copies.filter((c) => (c.state !== "complete" && c.state !== "orphan") || c.deep?.ok === false).length,
     0,

@@ -19,6 +19,7 @@ export async function verifyCommand(flags: VerifyFlags, io: CliIO): Promise<Exit
 function formatVerify(r: VerifyReport): string {
   const lines = [`triplicate verify${r.deep ? " --deep" : ""}: ${r.errors} error(s)`];
   for (const db of r.unprotected) lines.push(`NO COMPLETE COPY of database ${db} on any reachable destination`);
+  for (const db of r.failedDeep) lines.push(`NO COPY of database ${db} PASSED THE DEEP CHECK: its newest copies are damaged everywhere; a restore would fall back to an older snapshot`);
   for (const d of r.destinations) {
     lines.push(`${d.destination}${d.reachable ? "" : `  UNREACHABLE: ${d.error}`}`);
     for (const c of d.copies) {

@@ -290,6 +290,16 @@ describe("triplicate verify", () => {
     expect((await runCli(["verify", "--config", cfg])).stdout).toContain("only --deep reads the bytes back");
   });
 
+  it("--deep: when every newest copy is damaged, says so by name, not only as a count", async () => {
+    for (const d of DESTS) await flipByte(artifact(d, snaps[1]), 2000);
+    const r = await runCli(["verify", "--config", cfg, "--deep", "--json"]);
+    expect(r.code).toBe(3);
+    expect(r.json()).toMatchObject({ errors: 3, unprotected: [], failedDeep: ["app"] });
+    expect((await runCli(["verify", "--config", cfg, "--deep"])).stdout).toContain("NO COPY of database app PASSED THE DEEP CHECK");
+    await flipByte(artifact("disk", snaps[1]), 2000); // one good copy again
+    expect((await runCli(["verify", "--config", cfg, "--deep", "--json"])).json().failedDeep).toEqual([]);
+  });
+
   it("reports a truncated copy without downloading it", async () => {
     await truncate(artifact("cloud", snaps[0]), 10);
     const r = await runCli(["verify", "--config", cfg, "--json"]);
