@@ -75,6 +75,8 @@ export async function createS3Adapter(config: S3Config, deps: AdapterDeps, tunin
   }
 
   const checksumMode = config.checksumMode ?? (config.endpoint ? "when_required" : "when_supported");
+  const connectMs = Math.round((config.connectTimeoutSeconds ?? 20) * 1000);
+  const opening = () => ({ abortSignal: AbortSignal.timeout(connectMs) });
   const partSize = config.partSizeMB * 1024 * 1024;
   const client = new S3Client({
     region: config.region,
@@ -91,7 +93,9 @@ export async function createS3Adapter(config: S3Config, deps: AdapterDeps, tunin
     responseChecksumValidation: checksumMode === "when_required" ? "WHEN_REQUIRED" : "WHEN_SUPPORTED",
     // One retry policy for the whole program: adapters/wrap/withRetry (restic's model).
     maxAttempts: 1,
-    requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
+    // socketTimeout fails a request whose socket is silent (a hung server, before or during a
+    // body); the SDK's requestTimeout would only log a warning by default, so it is off.
+    requestHandler: { connectionTimeout: connectMs, socketTimeout: tuning.socketIdleMs ?? 120_000, requestTimeout: 0 },
   });
 
   const fail = (op: string, key: string | undefined, err: unknown): AdapterError => mapS3Error(err, { adapter: id, op, key }, config.bucket);
@@ -104,9 +108,12 @@ export async function createS3Adapter(config: S3Config, deps: AdapterDeps, tunin
 
   // Open-time checks: the bucket exists and these credentials may use it.
   try {
-    await client.send(new HeadBucketCommand({ Bucket: config.bucket }));
+    await client.send(new HeadBucketCommand({ Bucket: config.bucket }), opening());
   } catch (err) {
     client.destroy();
+    if (errName(err) === "AbortError" || errName(err) === "TimeoutError") {
+      throw new TransientError(`no answer${where} within ${connectMs / 1000}s (connectTimeoutSeconds)`, { adapter: id, op: "open", cause: err });
+    }
     const status = httpStatus(err);
     if (status === 404 || errName(err) === "NoSuchBucket" || errName(err) === "NotFound") {
       throw new DestinationConfigError(`bucket ${config.bucket} does not exist${where}; create it or fix the bucket name`, {
@@ -148,7 +155,7 @@ export async function createS3Adapter(config: S3Config, deps: AdapterDeps, tunin
 
   async function probeObjectLock(): Promise<"enabled" | "disabled" | "unknown"> {
     try {
-      const out = await client.send(new GetObjectLockConfigurationCommand({ Bucket: config.bucket }));
+      const out = await client.send(new GetObjectLockConfigurationCommand({ Bucket: config.bucket }), opening());
       return out.ObjectLockConfiguration?.ObjectLockEnabled === "Enabled" ? "enabled" : "disabled";
     } catch (err) {
       if (errName(err) === "ObjectLockConfigurationNotFoundError") return "disabled";

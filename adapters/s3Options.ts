@@ -49,6 +49,12 @@ export const s3OptionsSchema = {
    * headers), when_supported on AWS.
    */
   checksumMode: z.enum(["when_required", "when_supported"], { error: "checksumMode must be when_required or when_supported" }).optional(),
+  /**
+   * Bounds opening the destination: the TCP connect and the open-time checks
+   * (the bucket exists, its Object Lock setting). A server that accepts the
+   * connection but never answers must not hold every command forever.
+   */
+  connectTimeoutSeconds: z.number().positive().max(600).default(20),
 };
 
 const s3OptionsObject = z.object(s3OptionsSchema);
@@ -79,5 +85,10 @@ export function parseS3Config(input: unknown): S3Config {
 export interface S3Tuning {
   /** MaxKeys per ListObjectsV2 page (server default 1000). */
   listPageSize?: number;
+  /**
+   * A request whose socket carries no byte for this long fails (TransientError):
+   * the destination's stallSeconds. Default 120 s.
+   */
+  socketIdleMs?: number;
 }
 

@@ -434,3 +434,54 @@ describe("s3 adapter with Object Lock (moto_server)", () => {
     await expect(adapterFor(s, { objectLock: { mode: "GOVERNANCE", days: 1 } })).rejects.toBeInstanceOf(DestinationConfigError);
   });
 });
+
+describe("s3 adapter against a server that stops answering", () => {
+  /** Answers HEAD (the bucket exists) only when `answerHead`; every other request is left hanging. */
+  async function hangingServer(answerHead: boolean): Promise<{ endpoint: string; close: () => Promise<void> }> {
+    const { createServer } = await import("node:http");
+    const sockets = new Set<import("node:net").Socket>();
+    const server = createServer((req, res) => {
+      if (answerHead && req.method === "HEAD") res.writeHead(200).end();
+      // anything else: never answer
+    });
+    server.on("connection", (s) => sockets.add(s));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as import("node:net").AddressInfo;
+    return {
+      endpoint: `http://127.0.0.1:${port}`,
+      close: () => new Promise((resolve) => (sockets.forEach((s) => s.destroy()), server.close(() => resolve()))),
+    };
+  }
+  const config = (endpoint: string) =>
+    parseS3Config({ bucket: "hung", endpoint, forcePathStyle: true, accessKeyId: "AKIAHUNG", secretAccessKey: "hung-secret-value", connectTimeoutSeconds: 1 });
+
+  it("opening is bounded by connectTimeoutSeconds: a TransientError naming the knob, not a hang", async () => {
+    const srv = await hangingServer(false);
+    try {
+      const started = Date.now();
+      const err = await createS3Adapter(config(srv.endpoint), { logger }).catch((e) => e);
+      expect(err).toBeInstanceOf(TransientError);
+      expect(err.message).toMatch(/no answer at 127\.0\.0\.1:\d+ within 1s \(connectTimeoutSeconds\)/);
+      expect(err.message).not.toContain("hung-secret-value");
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it("after opening, a request whose socket stays silent fails after the idle bound (stallSeconds)", async () => {
+    const srv = await hangingServer(true);
+    try {
+      const a = await createS3Adapter(config(srv.endpoint), { logger }, { socketIdleMs: 500 });
+      try {
+        // HEAD is answered (stat would pass); GET is not.
+        const err = await a.get("db/x.manifest.json").catch((e) => e);
+        expect(err).toBeInstanceOf(TransientError);
+      } finally {
+        await a.close();
+      }
+    } finally {
+      await srv.close();
+    }
+  });
+});
