@@ -1,7 +1,9 @@
 import pRetry from "p-retry";
+import { PassThrough, type Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { BlobSource, StorageAdapter, WrappedAdapter } from "../types.js";
 import { collect } from "../streams.js";
-import { isRetryable } from "../errors.js";
+import { AdapterError, isRetryable } from "../errors.js";
 
 export interface RetryOptions {
   /** Attempts after the first one. */
@@ -17,7 +19,8 @@ export const defaultRetry: RetryOptions = { retries: 3, minTimeoutMs: 500, maxTi
 /**
  * Retries only TransientError (network drops, timeouts, 5xx). NotFound,
  * auth, config and checksum errors fail at once. `put` re-opens its
- * BlobSource on every attempt, so each try streams from the start.
+ * BlobSource on every attempt, so each try streams from the start. A
+ * download that breaks off mid-way is resumed (see `resuming`).
  */
 export function withRetry(inner: StorageAdapter, opts: RetryOptions = defaultRetry): WrappedAdapter {
   const run = <T>(op: string, key: string | undefined, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> =>
@@ -38,7 +41,10 @@ export function withRetry(inner: StorageAdapter, opts: RetryOptions = defaultRet
     capabilities: inner.capabilities,
     unwrap: () => inner,
     put: (key: string, src: BlobSource, signal?: AbortSignal) => run("put", key, () => inner.put(key, src, signal), signal),
-    get: (key, signal) => run("get", key, () => inner.get(key, signal), signal),
+    get: async (key, signal) => {
+      const open = () => run("get", key, () => inner.get(key, signal), signal);
+      return resuming(await open(), open, opts, key, signal);
+    },
     stat: (key, signal) => run("stat", key, () => inner.stat(key, signal), signal),
     async *list(prefix, signal) {
       // A listing is retried as a whole, so a drop half-way never yields duplicates.
@@ -50,4 +56,61 @@ export function withRetry(inner: StorageAdapter, opts: RetryOptions = defaultRet
       run("sweepTemporary", prefix, () => inner.sweepTemporary(prefix, olderThan, signal), signal),
     close: () => inner.close(),
   };
+}
+
+/**
+ * One unbroken stream from a download that may break off: when the source
+ * fails mid-way with an error worth retrying (a dropped connection, a stall),
+ * the object is opened again and the bytes already delivered are skipped, up
+ * to `opts.retries` times. Without this, a restore whose connection dropped at
+ * 90% called an intact copy failed and fell back to an older snapshot.
+ * (Nothing is trusted because of it: consumers hash what they receive, so a
+ * resume that spliced two versions of a replaced object would not match.)
+ */
+function resuming(first: Readable, reopen: () => Promise<Readable>, opts: RetryOptions, key: string, signal?: AbortSignal): Readable {
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  let delivered = 0;
+  let resumes = 0;
+  let current = first;
+
+  const follow = (source: Readable, skip: number): void => {
+    current = source;
+    source.on("data", (chunk: Buffer) => {
+      if (skip > 0) {
+        const dropped = Math.min(skip, chunk.length);
+        skip -= dropped;
+        if (dropped === chunk.length) return;
+        chunk = chunk.subarray(dropped);
+      }
+      delivered += chunk.length;
+      if (!out.write(chunk)) source.pause();
+    });
+    source.once("end", () => out.end());
+    source.once("error", (err) => void resume(err));
+  };
+
+  const resume = async (err: Error): Promise<void> => {
+    if (out.destroyed) return;
+    // Adapter errors say whether they are worth another try; raw stream errors from an SDK's
+    // socket (ECONNRESET, premature close) are network trouble too.
+    const worthIt = err instanceof AdapterError ? isRetryable(err) : true;
+    if (!worthIt || resumes >= opts.retries || signal?.aborted) return void out.destroy(err);
+    resumes++;
+    opts.onRetry?.({ op: "get (resuming)", key, attempt: resumes, error: err });
+    try {
+      await sleep(Math.min(opts.maxTimeoutMs, opts.minTimeoutMs * 2 ** (resumes - 1)), undefined, { signal });
+      const again = await reopen();
+      if (out.destroyed) return void again.destroy();
+      follow(again, delivered);
+    } catch (failure) {
+      out.destroy(failure as Error);
+    }
+  };
+
+  out.on("drain", () => current.resume());
+  out.once("close", () => {
+    if (!current.destroyed) current.destroy();
+  });
+  follow(first, 0);
+  return out;
 }

@@ -1,0 +1,64 @@
+import { randomBytes } from "node:crypto";
+import { Readable } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { withRetry } from "../../adapters/wrap/withRetry.js";
+import { NotFoundError, PermanentError, TransientError } from "../../adapters/errors.js";
+import type { StorageAdapter } from "../../adapters/types.js";
+import { readAll } from "../helpers/blob.js";
+
+const ctx = { adapter: "fake:", op: "get", key: "db/a.zst" };
+const fast = { retries: 3, minTimeoutMs: 1, maxTimeoutMs: 5 };
+
+/** A store whose downloads deliver `cutAt[i]` bytes of `data` on the i-th open, then fail with `error(i)`. */
+function flakyStore(data: Buffer, cutAt: number[], error: (i: number) => Error = () => new TransientError("connection lost", ctx)) {
+  let opens = 0;
+  const adapter = {
+    id: "fake:",
+    capabilities: { atomicReplace: true, maxConnections: 1, statAddsDetails: false },
+    async get() {
+      const i = opens++;
+      const cut = cutAt[i] ?? data.length;
+      return Readable.from(
+        (async function* () {
+          for (let at = 0; at < cut; at += 64 * 1024) yield data.subarray(at, Math.min(cut, at + 64 * 1024));
+          if (cut < data.length) throw error(i);
+        })(),
+        { objectMode: false },
+      );
+    },
+  } as unknown as StorageAdapter;
+  return { adapter, opens: () => opens };
+}
+
+describe("withRetry: a download that breaks off", () => {
+  it("is opened again and resumed where it stopped: the consumer sees every byte once, in order", async () => {
+    const data = randomBytes(1_000_003);
+    const store = flakyStore(data, [300_000, 700_001]);
+    const retries: string[] = [];
+    const got = await readAll(await withRetry(store.adapter, { ...fast, onRetry: ({ op, attempt }) => retries.push(`${op} #${attempt}`) }).get("db/a.zst"));
+    expect(got.equals(data)).toBe(true);
+    expect(store.opens()).toBe(3);
+    expect(retries).toEqual(["get (resuming) #1", "get (resuming) #2"]);
+  });
+
+  it("a raw socket error (not an adapter error) counts as network trouble and is resumed", async () => {
+    const data = randomBytes(200_000);
+    const store = flakyStore(data, [100_000], () => Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }));
+    expect((await readAll(await withRetry(store.adapter, fast).get("db/a.zst"))).equals(data)).toBe(true);
+  });
+
+  it("gives up after `retries` resumes with the last error", async () => {
+    const data = randomBytes(200_000);
+    const store = flakyStore(data, [10, 20, 30, 40, 50]);
+    await expect(readAll(await withRetry(store.adapter, fast).get("db/a.zst"))).rejects.toThrow(TransientError);
+    expect(store.opens()).toBe(4);
+  });
+
+  it("an error that is not worth retrying fails at once", async () => {
+    for (const err of [new PermanentError("disk says no", ctx), new NotFoundError("gone", ctx)]) {
+      const store = flakyStore(randomBytes(200_000), [100_000], () => err);
+      await expect(readAll(await withRetry(store.adapter, fast).get("db/a.zst"))).rejects.toBe(err);
+      expect(store.opens()).toBe(1);
+    }
+  });
+});
