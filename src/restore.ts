@@ -1,5 +1,5 @@
 import { constants as fsc } from "node:fs";
-import { access, chmod, chown, lstat, mkdir, open, readlink, rename, rm, stat } from "node:fs/promises";
+import { access, chmod, chown, lstat, mkdir, open, readdir, readlink, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { restorePriorityOf, type Config, type DestinationConfig } from "./config.js";
 import { closeAll, openDestinations, type RunDeps } from "./context.js";
@@ -18,6 +18,8 @@ export interface RestoreOptions {
   at?: string;
   from?: string;
   force: boolean;
+  /** Aborted on Ctrl-C / SIGTERM: the download stops, its temp file is removed, nothing is replaced. */
+  signal?: AbortSignal;
 }
 
 export interface RestoreAttempt {
@@ -172,15 +174,23 @@ export async function runRestore(cfg: Config, opts: RestoreOptions, deps: RunDep
         }
         let checked: CheckedCopy;
         try {
+          opts.signal?.throwIfAborted();
           log.info({ snapshotId, destination: dest.name }, `restoring from ${dest.name}`);
-          checked = await fetchAndCheckCopy(adapter, copy.manifest, temp);
+          checked = await fetchAndCheckCopy(adapter, copy.manifest, temp, opts.signal);
         } catch (err) {
+          if (opts.signal?.aborted) {
+            throw new RestoreError(`${(opts.signal.reason as Error)?.message ?? "interrupted"} while restoring from ${dest.name}; the partial download was removed and nothing was changed at ${target}`, { cause: err });
+          }
           const reason = (err as Error).message;
           report.attempts.push({ snapshotId, destination: dest.name, ok: false, reason });
           log.warn({ snapshotId, destination: dest.name, reason }, `copy on ${dest.name} failed; trying the next one`);
           continue;
         }
         report.attempts.push({ snapshotId, destination: dest.name, ok: true, bytes: checked.bytes, rawBytes: checked.rawSize, durationMs: checked.durationMs, transferMs: checked.transferMs, checkMs: checked.checkMs });
+        if (opts.signal?.aborted) {
+          await rm(temp, { force: true });
+          throw new RestoreError(`${(opts.signal.reason as Error)?.message ?? "interrupted"} before the restored database was put in place; nothing was changed at ${target}`);
+        }
         // A failure from here on is the target's, not the copy's: the next copy would fail the same way.
         try {
           // Checked again now: an application may have opened the database during the download.
@@ -240,11 +250,34 @@ async function preflightTarget(target: string, force: boolean): Promise<void> {
     }
     throw new RestoreError(`cannot write to ${dir} (${code ?? (err as Error).message}); choose a writable folder with --to, or fix its permissions; nothing was changed`, { cause: err });
   }
+  await removeAbandonedTemps(target);
   const existing = await stat(target).catch(() => null);
   if (existing && !existing.isFile()) {
     throw new UsageError(`${target} exists and is not a file; give --to the path of the database file itself`);
   }
   await refuseLiveDatabase(target, force);
+}
+
+/**
+ * Temp files of earlier restores into the same target whose process is gone
+ * (killed, or the machine went down mid-download): left alone they would
+ * fill the disk that holds the production database, a GiB at a time.
+ */
+async function removeAbandonedTemps(target: string): Promise<void> {
+  const prefix = `.${path.basename(target)}.restore-`;
+  for (const name of await readdir(path.dirname(target)).catch(() => [] as string[])) {
+    const pid = name.startsWith(prefix) ? /^(\d+)-[0-9a-f]+$/.exec(name.slice(prefix.length))?.[1] : undefined;
+    if (pid && !processAlive(Number(pid))) await rm(path.join(path.dirname(target), name), { force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /** A non-empty -wal file means the database may be open in WAL mode: not replaced without --force. */

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import Database from "better-sqlite3";
 import { chmod, chown, lstat, mkdir, readdir, readFile, rm, symlink, truncate, writeFile, open, stat } from "node:fs/promises";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
-import { runCli, tempDir } from "../helpers/cli.js";
+import { BIN, runCli, tempDir } from "../helpers/cli.js";
 import { createSampleDb } from "../helpers/sqlite.js";
 
 let dir: string;
@@ -234,6 +234,33 @@ describe("triplicate restore", () => {
     } finally {
       spawnSync("chattr", ["-i", target]);
     }
+  });
+
+  it("Ctrl-C mid-restore: the partial temp file is removed, the old database stays; abandoned temps are swept", async () => {
+    // Big and incompressible enough that the restore is still running when the signal comes.
+    const db = new Database(path.join(dir, "app.db"));
+    db.prepare("INSERT INTO posts (author_id, body) SELECT 1, randomblob(1000000) FROM posts LIMIT 48").run();
+    db.close();
+    expect((await runCli(["backup", "--config", cfg], { env: { TRIPLICATE_NOW: "2026-11-21T12:00:00Z" } })).code).toBe(0);
+    const target = path.join(dir, "live.db");
+    await writeFile(target, "the old database");
+    const dead = spawnSync("true").pid; // a process that has exited: its temp file is abandoned
+    await writeFile(path.join(dir, `.live.db.restore-${dead}-0badc0de`), "left by a killed restore");
+
+    const child = spawn(process.execPath, [BIN, "restore", "app", "--config", cfg, "--to", target, "--json"], {
+      env: { ...process.env, TRIPLICATE_NOW: "2026-11-22T00:00:00Z" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    const temps = async () => (await readdir(dir)).filter((f) => f.startsWith(".live.db.restore-"));
+    while (child.exitCode === null && !(await temps()).some((f) => !f.includes(String(dead)))) await new Promise((r) => setTimeout(r, 5));
+    child.kill("SIGINT");
+    expect(await exited).toBe(1);
+    expect(JSON.parse(stdout).error).toMatch(/interrupted by SIGINT .*nothing was changed at .*live\.db/);
+    expect(await temps()).toEqual([]);
+    expect(await readFile(target, "utf8")).toBe("the old database");
   });
 
   it("a --to below a file: usage error naming the path, nothing changed", async () => {
