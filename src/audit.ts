@@ -7,7 +7,7 @@ import { inventoryDestination, type CopyRecord, type CopyState, type Destination
 import { judgePolicy, type CopyEvidence, type PolicyVerdict } from "./policy.js";
 import { describePolicy } from "./prune.js";
 import { planRetention } from "./retention.js";
-import { deepCheckNewest, makeScratch } from "./deepCheck.js";
+import { allSettledOrThrow, deepCheckNewest, makeScratch } from "./deepCheck.js";
 import { VerificationLog, type DeepCheck } from "./verifications.js";
 import type { StorageAdapter } from "../adapters/types.js";
 
@@ -81,7 +81,7 @@ export interface AuditReport {
  * last run's log): live inventories in parallel, 3-2-1 per database on its
  * latest snapshot, retention coverage, damage and leftovers.
  */
-export async function runAudit(cfg: Config, opts: { deep: boolean }, deps: RunDeps): Promise<AuditReport> {
+export async function runAudit(cfg: Config, opts: { deep: boolean; signal?: AbortSignal }, deps: RunDeps): Promise<AuditReport> {
   const open = await openDestinations(cfg.destinations, deps, { dryRun: false, createRoot: false });
   const history = await VerificationLog.open(stagingDir(cfg));
   let inventories: { cfg: DestinationConfig; adapter?: StorageAdapter; inv: DestinationInventory }[];
@@ -93,7 +93,7 @@ export async function runAudit(cfg: Config, opts: { deep: boolean }, deps: RunDe
         inv: adapter ? await inventoryDestination(adapter, d.name) : { destination: d.name, reachable: false, error, copies: [] },
       })),
     );
-    if (opts.deep) await deepCheckLatest(inventories, cfg, history, deps);
+    if (opts.deep) await deepCheckLatest(inventories, cfg, history, deps, opts.signal);
   } finally {
     await closeAll(open);
   }
@@ -107,14 +107,15 @@ async function deepCheckLatest(
   cfg: Config,
   history: VerificationLog,
   deps: RunDeps,
+  signal?: AbortSignal,
 ): Promise<void> {
   const scratch = await makeScratch(stagingDir(cfg), "audit-");
   const configured = new Set(cfg.databases.map((d) => d.name));
   try {
-    await Promise.all(
+    await allSettledOrThrow(
       inventories.map(({ cfg: d, adapter, inv }) =>
         adapter && inv.reachable
-          ? deepCheckNewest(adapter, d.name, inv.copies.filter((c) => configured.has(c.db)), { scratch, history, clock: deps.clock })
+          ? deepCheckNewest(adapter, d.name, inv.copies.filter((c) => configured.has(c.db)), { scratch, history, clock: deps.clock, signal })
           : undefined,
       ),
     );

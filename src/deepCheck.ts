@@ -15,7 +15,7 @@ export async function deepCheckNewest(
   adapter: StorageAdapter,
   destination: string,
   copies: CopyRecord[],
-  ctx: { scratch: string; history: VerificationLog; clock: () => Date },
+  ctx: { scratch: string; history: VerificationLog; clock: () => Date; signal?: AbortSignal },
 ): Promise<Map<string, DeepCheck>> {
   const newest = new Map<string, CopyRecord>();
   for (const c of copies) {
@@ -27,9 +27,12 @@ export async function deepCheckNewest(
     const started = performance.now();
     let check: DeepCheck;
     try {
-      await fetchAndCheckCopy(adapter, c.manifest!, out);
+      ctx.signal?.throwIfAborted();
+      await fetchAndCheckCopy(adapter, c.manifest!, out, ctx.signal);
       check = { ok: true, durationMs: Math.round(performance.now() - started), checkedAt: ctx.clock().toISOString() };
     } catch (err) {
+      // Interrupted is not damaged: nothing is recorded, and the caller's clean-up runs.
+      if (ctx.signal?.aborted) throw ctx.signal.reason;
       check = { ok: false, reason: (err as Error).message, durationMs: Math.round(performance.now() - started), checkedAt: ctx.clock().toISOString() };
     } finally {
       await rm(out, { force: true });
@@ -38,6 +41,18 @@ export async function deepCheckNewest(
     results.set(`${c.db}/${c.snapshotId}`, check);
   }
   return results;
+}
+
+/**
+ * Promise.all that waits for every promise before rejecting with the first
+ * failure: deep checks running side by side must all have stopped (and removed
+ * their files) before the caller deletes the scratch folder they write into.
+ */
+export async function allSettledOrThrow<T>(promises: (Promise<T> | T)[]): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
 /** A private scratch folder under the staging folder (created 0700 if it is not there yet). */

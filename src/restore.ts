@@ -157,6 +157,9 @@ export async function runRestore(cfg: Config, opts: RestoreOptions, deps: RunDep
     const order = [...snapshots.entries()].sort((a, b) => b[0].localeCompare(a[0]));
     report.newestSnapshotId = order[0]?.[0];
     if (!order.length) {
+      if (opts.from && report.unreachable.length) {
+        throw new RestoreError(`${opts.from} (--from) could not be reached: ${report.unreachable[0].error}`);
+      }
       const hint = configured ? "" : ` (${opts.db} is not a configured database; configured: ${cfg.databases.map((d) => d.name).join(", ")})`;
       throw new RestoreError(`no snapshot of ${opts.db} at or before ${at.toISOString()} on ${report.unreachable.length ? "the reachable destinations" : "any destination"}${hint}`);
     }

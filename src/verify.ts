@@ -3,7 +3,7 @@ import { stagingDir, type Config } from "./config.js";
 import { closeAll, openDestinations, type RunDeps } from "./context.js";
 import { EXIT, type ExitCode } from "./exitCodes.js";
 import { databasesWithoutCompleteCopy, inventoryDestination, type CopyState } from "./inventory.js";
-import { deepCheckNewest, makeScratch } from "./deepCheck.js";
+import { allSettledOrThrow, deepCheckNewest, makeScratch } from "./deepCheck.js";
 import { VerificationLog, type DeepCheck } from "./verifications.js";
 
 export interface VerifiedCopy {
@@ -37,20 +37,20 @@ export interface VerifyReport {
  * database from each destination and does the whole restore test in a temp
  * folder: hashes, decompression, integrity_check, row counts.
  */
-export async function runVerify(cfg: Config, opts: { db?: string; deep: boolean }, deps: RunDeps): Promise<VerifyReport> {
+export async function runVerify(cfg: Config, opts: { db?: string; deep: boolean; signal?: AbortSignal }, deps: RunDeps): Promise<VerifyReport> {
   const open = await openDestinations(cfg.destinations, deps, { dryRun: false, createRoot: false });
   const scratch = opts.deep ? await makeScratch(stagingDir(cfg), "verify-") : undefined;
   const report: VerifyReport = { command: "verify", deep: opts.deep, exitCode: EXIT.ok, errors: 0, unprotected: [], failedDeep: [], destinations: [] };
   const history = opts.deep ? await VerificationLog.open(stagingDir(cfg)) : undefined;
   try {
-    report.destinations = await Promise.all(
+    report.destinations = await allSettledOrThrow(
       [...open.values()].map(async ({ cfg: d, adapter, error }) => {
         if (!adapter) return { destination: d.name, reachable: false, error, copies: [] };
         const inv = await inventoryDestination(adapter, d.name, opts.db ? [opts.db] : undefined);
         if (!inv.reachable) return { destination: d.name, reachable: false, error: inv.error, copies: [] };
         const copies: VerifiedCopy[] = inv.copies.map((c) => ({ db: c.db, snapshotId: c.snapshotId, state: c.state, detail: c.state === "complete" ? undefined : c.detail }));
         if (opts.deep) {
-          const checks = await deepCheckNewest(adapter, d.name, inv.copies, { scratch: scratch!, history: history!, clock: deps.clock });
+          const checks = await deepCheckNewest(adapter, d.name, inv.copies, { scratch: scratch!, history: history!, clock: deps.clock, signal: opts.signal });
           for (const c of copies) c.deep = checks.get(`${c.db}/${c.snapshotId}`);
         }
         return { destination: d.name, reachable: true, copies };

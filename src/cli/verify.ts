@@ -1,4 +1,5 @@
 import { runVerify, type VerifyReport } from "../verify.js";
+import { abortOnSignals } from "../interrupt.js";
 import type { ExitCode } from "../exitCodes.js";
 import { checkDbFlag, printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
 
@@ -10,7 +11,9 @@ export interface VerifyFlags extends GlobalOptions {
 export async function verifyCommand(flags: VerifyFlags, io: CliIO): Promise<ExitCode> {
   const { cfg, deps } = await setup(flags, io);
   checkDbFlag(cfg, flags.db);
-  const report = await runVerify(cfg, { db: flags.db, deep: !!flags.deep }, deps);
+  // A deep check writes scratch copies of whole databases: Ctrl-C must not leave them behind.
+  const interrupt = abortOnSignals();
+  const report = await runVerify(cfg, { db: flags.db, deep: !!flags.deep, signal: interrupt.signal }, deps).finally(interrupt.dispose);
   if (flags.json) printJson(io, report);
   else io.stdout.write(formatVerify(report) + "\n");
   return report.exitCode;

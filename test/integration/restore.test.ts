@@ -261,6 +261,24 @@ describe("triplicate restore", () => {
     expect(JSON.parse(stdout).error).toMatch(/interrupted by SIGINT .*nothing was changed at .*live\.db/);
     expect(await temps()).toEqual([]);
     expect(await readFile(target, "utf8")).toBe("the old database");
+
+    // verify --deep the same way: its scratch copies go, and an interruption is not recorded as damage.
+    const staging = path.join(dir, "staging");
+    const verify = spawn(process.execPath, [BIN, "verify", "--config", cfg, "--deep", "--json"], { stdio: ["ignore", "pipe", "pipe"] });
+    let verifyOut = "";
+    verify.stdout.on("data", (d) => (verifyOut += d));
+    const verifyExited = new Promise<number | null>((resolve) => verify.on("close", resolve));
+    const scratchFiles = async () => {
+      const dirs = (await readdir(staging)).filter((f) => f.startsWith("verify-"));
+      return (await Promise.all(dirs.map((d) => readdir(path.join(staging, d)).catch(() => [])))).flat();
+    };
+    while (verify.exitCode === null && !(await scratchFiles()).length) await new Promise((r) => setTimeout(r, 5));
+    verify.kill("SIGINT");
+    expect(await verifyExited).toBe(1);
+    expect(JSON.parse(verifyOut).error).toBe("interrupted by SIGINT");
+    expect((await readdir(staging)).filter((f) => f.startsWith("verify-"))).toEqual([]);
+    const history = await readFile(path.join(staging, "deep-verifications.json"), "utf8").catch(() => "{}");
+    expect(history).not.toContain("interrupted");
   });
 
   it("a --to below a file: usage error naming the path, nothing changed", async () => {

@@ -139,6 +139,7 @@ describe("safety", () => {
     const restored = await runCli(["restore", "app", "--config", cfg, "--from", "nas", "--to", path.join(dir, "r.db"), "--json"]);
     expect(restored.code).toBe(1);
     expect(restored.json().unreachable).toEqual([{ destination: "nas", error: expect.stringContaining("does not exist: is its disk mounted?") }]);
+    expect(restored.json().error).toMatch(/^nas \(--from\) could not be reached: .*does not exist: is its disk mounted\?/);
     expect(await readdir(dir)).not.toContain("nas");
   });
 
