@@ -96,8 +96,9 @@ export async function runAudit(cfg: Config, opts: { deep: boolean; signal?: Abor
     if (opts.deep) await deepCheckLatest(inventories, cfg, history, deps, opts.signal);
   } finally {
     await closeAll(open);
+    // Checks that finished before a Ctrl-C are kept, as verify keeps them.
+    await history.save();
   }
-  await history.save();
   return buildAuditReport(cfg, inventories.map((i) => ({ cfg: i.cfg, inv: i.inv })), { now: deps.clock(), deep: opts.deep, toolVersion: deps.toolVersion, history });
 }
 

@@ -3,6 +3,7 @@ import path from "node:path";
 import type { StorageAdapter } from "../adapters/types.js";
 import type { CopyRecord } from "./inventory.js";
 import { fetchAndCheckCopy } from "./restoreCopy.js";
+import { IncompleteInstallError } from "./errors.js";
 import type { DeepCheck, VerificationLog } from "./verifications.js";
 
 /**
@@ -33,6 +34,7 @@ export async function deepCheckNewest(
     } catch (err) {
       // Interrupted is not damaged: nothing is recorded, and the caller's clean-up runs.
       if (ctx.signal?.aborted) throw ctx.signal.reason;
+      if (err instanceof IncompleteInstallError) throw err;
       check = { ok: false, reason: (err as Error).message, durationMs: Math.round(performance.now() - started), checkedAt: ctx.clock().toISOString() };
     } finally {
       await rm(out, { force: true });

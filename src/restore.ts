@@ -1,9 +1,9 @@
 import { constants as fsc } from "node:fs";
-import { access, chmod, chown, lstat, mkdir, open, readdir, readlink, rename, rm, stat } from "node:fs/promises";
+import { access, chmod, chown, lstat, mkdir, open, readdir, readlink, realpath, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { restorePriorityOf, type Config, type DestinationConfig } from "./config.js";
 import { closeAll, openDestinations, type RunDeps } from "./context.js";
-import { TriplicateError, UsageError } from "./errors.js";
+import { IncompleteInstallError, TriplicateError, UsageError } from "./errors.js";
 import { EXIT, type ExitCode } from "./exitCodes.js";
 import { inventoryDestination, type CopyRecord } from "./inventory.js";
 import { fetchAndCheckCopy, type CheckedCopy } from "./restoreCopy.js";
@@ -181,6 +181,7 @@ export async function runRestore(cfg: Config, opts: RestoreOptions, deps: RunDep
           log.info({ snapshotId, destination: dest.name }, `restoring from ${dest.name}`);
           checked = await fetchAndCheckCopy(adapter, copy.manifest, temp, opts.signal);
         } catch (err) {
+          if (err instanceof IncompleteInstallError) throw err; // the program's fault, not the copy's
           if (opts.signal?.aborted) {
             throw new RestoreError(`${(opts.signal.reason as Error)?.message ?? "interrupted"} while restoring from ${dest.name}; the partial download was removed and nothing was changed at ${target}`, { cause: err });
           }
@@ -270,7 +271,8 @@ async function removeAbandonedTemps(target: string): Promise<void> {
   const prefix = `.${path.basename(target)}.restore-`;
   for (const name of await readdir(path.dirname(target)).catch(() => [] as string[])) {
     const pid = name.startsWith(prefix) ? /^(\d+)-[0-9a-f]+$/.exec(name.slice(prefix.length))?.[1] : undefined;
-    if (pid && !processAlive(Number(pid))) await rm(path.join(path.dirname(target), name), { force: true });
+    // Best effort: a temp file we may not remove (another user's) is left to its owner.
+    if (pid && !processAlive(Number(pid))) await rm(path.join(path.dirname(target), name), { force: true }).catch(() => undefined);
   }
 }
 
@@ -327,15 +329,19 @@ async function placeAtomically(temp: string, target: string, now: Date, unique: 
     const where = stuck.length ? ` Could not move back: ${stuck.join("; ")}` : " Nothing was changed there.";
     throw new RestoreError(`${(err as Error).message}.${where}`, { cause: err });
   }
-  const d = await open(path.dirname(target), "r");
-  await d.sync().catch(() => undefined);
-  await d.close();
+  // The rename is done: a folder that cannot be fsynced is not a reason to report failure.
+  const d = await open(path.dirname(target), "r").catch(() => undefined);
+  await d?.sync().catch(() => undefined);
+  await d?.close();
   return moved.map(([, to]) => to);
 }
 
 /** Gives the restored file the permission bits and owner of the database it replaces. */
 async function takeOwnership(file: string, previous: { mode: number; uid: number; gid: number }, target: string, log: Logger): Promise<void> {
-  await chmod(file, previous.mode & 0o7777);
+  // Some file systems (vfat, some CIFS mounts) refuse chmod: a good restore must not fail for it.
+  await chmod(file, previous.mode & 0o7777).catch((err: NodeJS.ErrnoException) =>
+    log.warn({ target, code: err.code }, `the restored ${target} could not be given the old file's permissions (${(previous.mode & 0o7777).toString(8)}): fix with chmod`),
+  );
   if (process.getuid?.() === previous.uid && process.getgid?.() === previous.gid) return;
   await chown(file, previous.uid, previous.gid).catch((err: NodeJS.ErrnoException) => {
     // Only root may give a file away; say so rather than fail a restore that is otherwise good.
@@ -348,7 +354,9 @@ async function followSymlinks(p: string): Promise<string> {
   for (let hops = 0; hops < 40; hops++) {
     const info = await lstat(p).catch(() => null);
     if (!info?.isSymbolicLink()) return p;
-    p = path.resolve(path.dirname(p), await readlink(p));
+    // Relative to the folder the link really is in (its own path may run through other links).
+    const folder = await realpath(path.dirname(p)).catch(() => path.dirname(p));
+    p = path.resolve(folder, await readlink(p));
   }
   throw new UsageError(`${p}: too many levels of symbolic links; give --to the database file itself`);
 }

@@ -54,7 +54,8 @@ export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manif
     } catch (err) {
       throw new CopyCheckError("download", `cannot read ${manifest.artifact.key}: ${(err as Error).message}`, { cause: err });
     }
-    file = await open(outFile, "w");
+    // Owner-only while it is being written: it holds production data before anyone checked it.
+    file = await open(outFile, "w", 0o600);
     const tail = (rawHasher = new FileTailHasher(outFile));
     sink = new DecodeToFile(manifest.compression.algorithm, file.fd, (written) => tail.advance(written));
     try {

@@ -42,8 +42,8 @@ export function withRetry(inner: StorageAdapter, opts: RetryOptions = defaultRet
     unwrap: () => inner,
     put: (key: string, src: BlobSource, signal?: AbortSignal) => run("put", key, () => inner.put(key, src, signal), signal),
     get: async (key, signal) => {
-      const open = () => run("get", key, () => inner.get(key, signal), signal);
-      return resuming(await open(), open, opts, key, signal);
+      const open = (s: AbortSignal | undefined) => run("get", key, () => inner.get(key, s), s);
+      return resuming(await open(signal), open, opts, key, signal);
     },
     stat: (key, signal) => run("stat", key, () => inner.stat(key, signal), signal),
     async *list(prefix, signal) {
@@ -63,12 +63,16 @@ export function withRetry(inner: StorageAdapter, opts: RetryOptions = defaultRet
  * fails mid-way with an error worth retrying (a dropped connection, a stall),
  * the object is opened again and the bytes already delivered are skipped, up
  * to `opts.retries` times. Without this, a restore whose connection dropped at
- * 90% called an intact copy failed and fell back to an older snapshot.
+ * 90% called an intact copy failed and fell back to an older snapshot. (The
+ * skipped bytes are read again: the adapters have no ranged get yet.)
  * (Nothing is trusted because of it: consumers hash what they receive, so a
  * resume that spliced two versions of a replaced object would not match.)
  */
-function resuming(first: Readable, reopen: () => Promise<Readable>, opts: RetryOptions, key: string, signal?: AbortSignal): Readable {
+function resuming(first: Readable, reopen: (signal: AbortSignal) => Promise<Readable>, opts: RetryOptions, key: string, signal?: AbortSignal): Readable {
   const out = new PassThrough({ highWaterMark: 1 << 20 });
+  // Ends a backoff or a reopen in progress when the consumer gives up (or the caller aborts).
+  const gaveUp = new AbortController();
+  const stop = signal ? AbortSignal.any([signal, gaveUp.signal]) : gaveUp.signal;
   let delivered = 0;
   let resumes = 0;
   let current = first;
@@ -96,10 +100,10 @@ function resuming(first: Readable, reopen: () => Promise<Readable>, opts: RetryO
     const worthIt = err instanceof AdapterError ? isRetryable(err) : true;
     if (!worthIt || resumes >= opts.retries || signal?.aborted) return void out.destroy(err);
     resumes++;
-    opts.onRetry?.({ op: "get (resuming)", key, attempt: resumes, error: err });
     try {
-      await sleep(Math.min(opts.maxTimeoutMs, opts.minTimeoutMs * 2 ** (resumes - 1)), undefined, { signal });
-      const again = await reopen();
+      opts.onRetry?.({ op: "get (resuming)", key, attempt: resumes, error: err });
+      await sleep(Math.min(opts.maxTimeoutMs, opts.minTimeoutMs * 2 ** (resumes - 1)), undefined, { signal: stop });
+      const again = await reopen(stop);
       if (out.destroyed) return void again.destroy();
       follow(again, delivered);
     } catch (failure) {
@@ -109,6 +113,7 @@ function resuming(first: Readable, reopen: () => Promise<Readable>, opts: RetryO
 
   out.on("drain", () => current.resume());
   out.once("close", () => {
+    gaveUp.abort();
     if (!current.destroyed) current.destroy();
   });
   follow(first, 0);

@@ -21,8 +21,8 @@ export async function auditCommand(flags: AuditFlags, io: CliIO): Promise<ExitCo
   const format = flags.json ? "json" : (flags.format ?? "md");
   if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format ${format} is not one of ${FORMATS.join(", ")}`);
   const { cfg, deps, logger } = await setup(flags, io);
-  const interrupt = abortOnSignals();
-  const report = await runAudit(cfg, { deep: !!flags.deep, signal: interrupt.signal }, deps).finally(interrupt.dispose);
+  const interrupt = flags.deep ? abortOnSignals() : undefined;
+  const report = await runAudit(cfg, { deep: !!flags.deep, signal: interrupt?.signal }, deps).finally(() => interrupt?.dispose());
   const text = format === "json" ? JSON.stringify(report, null, 2) + "\n" : format === "html" ? renderAuditHtml(report) : renderAuditMarkdown(report);
   if (flags.out) {
     // Written beside the target, then renamed: a reader never sees half a report.

@@ -12,8 +12,9 @@ export async function verifyCommand(flags: VerifyFlags, io: CliIO): Promise<Exit
   const { cfg, deps } = await setup(flags, io);
   checkDbFlag(cfg, flags.db);
   // A deep check writes scratch copies of whole databases: Ctrl-C must not leave them behind.
-  const interrupt = abortOnSignals();
-  const report = await runVerify(cfg, { db: flags.db, deep: !!flags.deep, signal: interrupt.signal }, deps).finally(interrupt.dispose);
+  // Without --deep there is nothing to clean up: Ctrl-C keeps its usual meaning.
+  const interrupt = flags.deep ? abortOnSignals() : undefined;
+  const report = await runVerify(cfg, { db: flags.db, deep: !!flags.deep, signal: interrupt?.signal }, deps).finally(() => interrupt?.dispose());
   if (flags.json) printJson(io, report);
   else io.stdout.write(formatVerify(report) + "\n");
   return report.exitCode;

@@ -13,6 +13,8 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { createS3Adapter, parseS3Config, type S3Tuning } from "../../adapters/s3.js";
+import { openAdapter } from "../../adapters/index.js";
+import type { DestinationConfig } from "../../src/config.js";
 import type { BlobSource, StorageAdapter } from "../../adapters/types.js";
 import {
   AuthError,
@@ -469,14 +471,18 @@ describe("s3 adapter against a server that stops answering", () => {
     }
   });
 
-  it("after opening, a request whose socket stays silent fails after the idle bound (stallSeconds)", async () => {
+  it("after opening, a request whose socket stays silent fails after the destination's stallSeconds", async () => {
     const srv = await hangingServer(true);
     try {
-      const a = await createS3Adapter(config(srv.endpoint), { logger }, { socketIdleMs: 500 });
+      // Through openAdapter, so the stallSeconds → socket idle wiring is what is tested.
+      const dest = { name: "hung", type: "s3", ...config(srv.endpoint), stallSeconds: 0.5, timeoutSeconds: 60, retry: { retries: 0, minDelayMs: 1, maxDelayMs: 1 } };
+      const a = await openAdapter(dest as unknown as DestinationConfig, { logger });
       try {
+        const started = Date.now();
         // HEAD is answered (stat would pass); GET is not.
         const err = await a.get("db/x.manifest.json").catch((e) => e);
         expect(err).toBeInstanceOf(TransientError);
+        expect(Date.now() - started).toBeLessThan(10_000);
       } finally {
         await a.close();
       }

@@ -205,6 +205,20 @@ describe("triplicate restore", () => {
     expect(rows(link)).toBe(600);
   });
 
+  it("a relative symlink reached through a symlinked folder resolves where the kernel would", async () => {
+    // app/current -> releases/42, and releases/42/app.db -> ../../shared/app.db (so app/shared/app.db).
+    await mkdir(path.join(dir, "app", "releases", "42"), { recursive: true });
+    await mkdir(path.join(dir, "app", "shared"));
+    const real = path.join(dir, "app", "shared", "app.db");
+    await writeFile(real, "the old database");
+    await symlink("releases/42", path.join(dir, "app", "current"));
+    await symlink("../../shared/app.db", path.join(dir, "app", "releases", "42", "app.db"));
+    const r = await restore(["--to", path.join(dir, "app", "current", "app.db")]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json().target).toBe(real);
+    expect(rows(real)).toBe(600);
+  });
+
   it("the restored file keeps the replaced database's permissions (and owner, as root)", async () => {
     const target = path.join(dir, "app.db");
     await chmod(target, 0o600);
@@ -245,7 +259,8 @@ describe("triplicate restore", () => {
     const target = path.join(dir, "live.db");
     await writeFile(target, "the old database");
     const dead = spawnSync("true").pid; // a process that has exited: its temp file is abandoned
-    await writeFile(path.join(dir, `.live.db.restore-${dead}-0badc0de`), "left by a killed restore");
+    const abandoned = `.live.db.restore-${dead}-0badc0de`;
+    await writeFile(path.join(dir, abandoned), "left by a killed restore");
 
     const child = spawn(process.execPath, [BIN, "restore", "app", "--config", cfg, "--to", target, "--json"], {
       env: { ...process.env, TRIPLICATE_NOW: "2026-11-22T00:00:00Z" },
@@ -255,7 +270,7 @@ describe("triplicate restore", () => {
     child.stdout.on("data", (d) => (stdout += d));
     const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
     const temps = async () => (await readdir(dir)).filter((f) => f.startsWith(".live.db.restore-"));
-    while (child.exitCode === null && !(await temps()).some((f) => !f.includes(String(dead)))) await new Promise((r) => setTimeout(r, 5));
+    while (child.exitCode === null && !(await temps()).some((f) => f !== abandoned)) await new Promise((r) => setTimeout(r, 5));
     child.kill("SIGINT");
     expect(await exited).toBe(1);
     expect(JSON.parse(stdout).error).toMatch(/interrupted by SIGINT .*nothing was changed at .*live\.db/);
@@ -278,7 +293,7 @@ describe("triplicate restore", () => {
     expect(JSON.parse(verifyOut).error).toBe("interrupted by SIGINT");
     expect((await readdir(staging)).filter((f) => f.startsWith("verify-"))).toEqual([]);
     const history = await readFile(path.join(staging, "deep-verifications.json"), "utf8").catch(() => "{}");
-    expect(history).not.toContain("interrupted");
+    expect(history).not.toMatch(/"ok":\s*false/);
   });
 
   it("a --to below a file: usage error naming the path, nothing changed", async () => {

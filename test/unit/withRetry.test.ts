@@ -41,6 +41,36 @@ describe("withRetry: a download that breaks off", () => {
     expect(retries).toEqual(["get (resuming) #1", "get (resuming) #2"]);
   });
 
+  it("keeps backpressure across resumes: a slow consumer larger than the buffers still gets every byte", async () => {
+    const data = randomBytes(5 * 1024 * 1024 + 17);
+    const store = flakyStore(data, [3 * 1024 * 1024 + 5]);
+    const stream = await withRetry(store.adapter, fast).get("db/a.zst");
+    const chunks: Buffer[] = [];
+    for await (const c of stream) {
+      chunks.push(c as Buffer);
+      await new Promise((r) => setImmediate(r)); // a consumer slower than the source
+    }
+    expect(Buffer.concat(chunks).equals(data)).toBe(true);
+    expect(store.opens()).toBe(2);
+  });
+
+  it("a consumer that gives up during the backoff stops it: no reopen, no timer left running", async () => {
+    const store = flakyStore(randomBytes(200_000), [100_000]);
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    const baseline = timers();
+    let retrying!: () => void;
+    const backingOff = new Promise<void>((resolve) => (retrying = resolve));
+    const stream = await withRetry(store.adapter, { retries: 3, minTimeoutMs: 60_000, maxTimeoutMs: 60_000, onRetry: () => retrying() }).get("db/a.zst");
+    stream.resume();
+    await backingOff;
+    await new Promise((r) => setImmediate(r));
+    expect(timers()).toBe(baseline + 1); // the 60 s backoff
+    stream.destroy();
+    await new Promise((r) => setImmediate(r));
+    expect(timers()).toBe(baseline);
+    expect(store.opens()).toBe(1);
+  });
+
   it("a raw socket error (not an adapter error) counts as network trouble and is resumed", async () => {
     const data = randomBytes(200_000);
     const store = flakyStore(data, [100_000], () => Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }));

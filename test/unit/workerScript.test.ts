@@ -27,9 +27,10 @@ describe("compiledWorker", () => {
     );
   });
 
-  it("the real build has both workers", () => {
+  it("the real builds have both workers: tsc's (tests) and the bundle's (the bin)", () => {
     for (const [worker, module] of [["decodeWorker.js", "decodeToFile.js"], ["snapshotWorker.js", "snapshot.js"]]) {
       expect(compiledWorker(worker, pathToFileURL(path.resolve("dist/src", module)).href)).not.toBeNull();
+      expect(compiledWorker(worker, pathToFileURL(path.resolve("dist/bin", "triplicate.js")).href)).not.toBeNull();
     }
   });
 });
