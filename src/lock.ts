@@ -30,7 +30,8 @@ export async function acquireRunLock(stagingDir: string): Promise<() => Promise<
   throw new RunLockedError(`could not take the run lock ${file}`);
 }
 
-function isAlive(pid: number): boolean {
+/** Is process `pid` running (EPERM: it is, but another user's)? */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -7,6 +7,7 @@ import { IncompleteInstallError, TriplicateError, UsageError } from "./errors.js
 import { EXIT, type ExitCode } from "./exitCodes.js";
 import { inventoryDestination, type CopyRecord } from "./inventory.js";
 import { fetchAndCheckCopy, type CheckedCopy } from "./restoreCopy.js";
+import { isAlive } from "./lock.js";
 import type { Logger } from "pino";
 import { parseDuration, subtractDuration } from "./duration.js";
 import type { StorageAdapter } from "../adapters/types.js";
@@ -272,16 +273,7 @@ async function removeAbandonedTemps(target: string): Promise<void> {
   for (const name of await readdir(path.dirname(target)).catch(() => [] as string[])) {
     const pid = name.startsWith(prefix) ? /^(\d+)-[0-9a-f]+$/.exec(name.slice(prefix.length))?.[1] : undefined;
     // Best effort: a temp file we may not remove (another user's) is left to its owner.
-    if (pid && !processAlive(Number(pid))) await rm(path.join(path.dirname(target), name), { force: true }).catch(() => undefined);
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
+    if (pid && !isAlive(Number(pid))) await rm(path.join(path.dirname(target), name), { force: true }).catch(() => undefined);
   }
 }
 
