@@ -118,12 +118,12 @@ export async function createLocalAdapter(config: LocalConfig, deps: AdapterDeps)
       }
     },
 
-    async get(key: string): Promise<Readable> {
+    async get(key: string, _signal?: AbortSignal, from = 0): Promise<Readable> {
       const full = resolve(key, "get");
       // Open eagerly so a missing file is a NotFoundError here, not a stream error later.
       try {
         const handle = await open(full, "r");
-        return handle.createReadStream({ highWaterMark: 1 << 20 });
+        return handle.createReadStream({ highWaterMark: 1 << 20, start: from });
       } catch (err) {
         throw fail("get", key, err);
       }

@@ -604,7 +604,7 @@ export async function createSftpAdapter(config: SftpConfig, deps: AdapterDeps): 
       });
     },
 
-    async get(key: string, signal?: AbortSignal): Promise<Readable> {
+    async get(key: string, signal?: AbortSignal, from = 0): Promise<Readable> {
       const full = remote(key, "get");
       const ctx: Ctx = { adapter: id, op: "get", key };
       // Open eagerly so a missing file is a NotFoundError here, not a stream error later.
@@ -621,7 +621,7 @@ export async function createSftpAdapter(config: SftpConfig, deps: AdapterDeps): 
       const inflight = useParallel(s) ? PARALLEL_READS : 1;
       async function* body(): AsyncGenerator<Buffer> {
         try {
-          yield* readRemote(s, handle, size, inflight);
+          yield* readRemote(s, handle, size, inflight, from);
         } catch (err) {
           throw mapError(err, ctx, s);
         } finally {
@@ -720,8 +720,8 @@ async function readFully(s: Session, handle: Buffer, at: number, len: number): P
 }
 
 /** The first `size` bytes of an open file, in order, with up to `inflight` READs outstanding. */
-async function* readRemote(s: Session, handle: Buffer, size: number, inflight: number): AsyncGenerator<Buffer> {
-  let next = 0;
+async function* readRemote(s: Session, handle: Buffer, size: number, inflight: number, from = 0): AsyncGenerator<Buffer> {
+  let next = from;
   const queue: Promise<Buffer>[] = [];
   const issue = () => {
     const at = next;

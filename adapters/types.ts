@@ -56,8 +56,11 @@ export interface StorageAdapter {
   readonly capabilities: AdapterCapabilities;
   /** Write to a temporary name, check the size, then commit under `key`. */
   put(key: string, src: BlobSource, signal?: AbortSignal): Promise<ObjectInfo>;
-  /** Stream a committed object. Throws NotFoundError. */
-  get(key: string, signal?: AbortSignal): Promise<Readable>;
+  /**
+   * Stream a committed object, from byte `from` (default 0) to its end: a
+   * download that broke off resumes there. Throws NotFoundError.
+   */
+  get(key: string, signal?: AbortSignal, from?: number): Promise<Readable>;
   /** Throws NotFoundError. */
   stat(key: string, signal?: AbortSignal): Promise<ObjectInfo>;
   /** Committed objects under `prefix`; never yields temporary names. */

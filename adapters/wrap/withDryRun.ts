@@ -16,7 +16,7 @@ export function withDryRun(
       onWrite("put", key);
       return { key, size: src.size, modifiedAt: new Date(), sha256: src.sha256 };
     },
-    get: (key, signal) => inner.get(key, signal),
+    get: (key, signal, from) => inner.get(key, signal, from),
     stat: (key, signal) => inner.stat(key, signal),
     list: (prefix, signal) => inner.list(prefix, signal),
     async delete(key) {

@@ -15,7 +15,7 @@ export function withLimit(inner: StorageAdapter, limit = inner.capabilities.maxC
     unwrap: () => inner,
     put: (key, src, signal) => slot(() => inner.put(key, src, signal)),
     // A get holds its slot only until the stream is open; reading it is the caller's business.
-    get: (key, signal) => slot(() => inner.get(key, signal)),
+    get: (key, signal, from) => slot(() => inner.get(key, signal, from)),
     stat: (key, signal) => slot(() => inner.stat(key, signal)),
     async *list(prefix, signal) {
       yield* await slot(() => collect(inner.list(prefix, signal)));

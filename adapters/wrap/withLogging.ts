@@ -23,7 +23,7 @@ export function withLogging(inner: StorageAdapter, logger: Logger): WrappedAdapt
     capabilities: inner.capabilities,
     unwrap: () => inner,
     put: (key, src, signal) => timed("put", key, () => inner.put(key, src, signal), { bytes: src.size }),
-    get: (key, signal) => timed("get", key, () => inner.get(key, signal)),
+    get: (key, signal, from) => timed("get", key, () => inner.get(key, signal, from)),
     stat: (key, signal) => timed("stat", key, () => inner.stat(key, signal)),
     async *list(prefix, signal) {
       let n = 0;

@@ -41,9 +41,9 @@ export function withRetry(inner: StorageAdapter, opts: RetryOptions = defaultRet
     capabilities: inner.capabilities,
     unwrap: () => inner,
     put: (key: string, src: BlobSource, signal?: AbortSignal) => run("put", key, () => inner.put(key, src, signal), signal),
-    get: async (key, signal) => {
-      const open = (s: AbortSignal | undefined) => run("get", key, () => inner.get(key, s), s);
-      return resuming(await open(signal), open, opts, key, signal);
+    get: async (key, signal, from = 0) => {
+      const open = (s: AbortSignal | undefined, at: number) => run("get", key, () => inner.get(key, s, at), s);
+      return resuming(await open(signal, from), (s, at) => open(s, from + at), opts, key, signal);
     },
     stat: (key, signal) => run("stat", key, () => inner.stat(key, signal), signal),
     async *list(prefix, signal) {
@@ -61,14 +61,13 @@ export function withRetry(inner: StorageAdapter, opts: RetryOptions = defaultRet
 /**
  * One unbroken stream from a download that may break off: when the source
  * fails mid-way with an error worth retrying (a dropped connection, a stall),
- * the object is opened again and the bytes already delivered are skipped, up
- * to `opts.retries` times. Without this, a restore whose connection dropped at
- * 90% called an intact copy failed and fell back to an older snapshot. (The
- * skipped bytes are read again: the adapters have no ranged get yet.)
+ * the object is opened again where it stopped (get's `from`), up to
+ * `opts.retries` times. Without this, a restore whose connection dropped at
+ * 90% called an intact copy failed and fell back to an older snapshot.
  * (Nothing is trusted because of it: consumers hash what they receive, so a
  * resume that spliced two versions of a replaced object would not match.)
  */
-function resuming(first: Readable, reopen: (signal: AbortSignal) => Promise<Readable>, opts: RetryOptions, key: string, signal?: AbortSignal): Readable {
+function resuming(first: Readable, reopen: (signal: AbortSignal, at: number) => Promise<Readable>, opts: RetryOptions, key: string, signal?: AbortSignal): Readable {
   const out = new PassThrough({ highWaterMark: 1 << 20 });
   // Ends a backoff or a reopen in progress when the consumer gives up (or the caller aborts).
   const gaveUp = new AbortController();
@@ -77,15 +76,9 @@ function resuming(first: Readable, reopen: (signal: AbortSignal) => Promise<Read
   let resumes = 0;
   let current = first;
 
-  const follow = (source: Readable, skip: number): void => {
+  const follow = (source: Readable): void => {
     current = source;
     source.on("data", (chunk: Buffer) => {
-      if (skip > 0) {
-        const dropped = Math.min(skip, chunk.length);
-        skip -= dropped;
-        if (dropped === chunk.length) return;
-        chunk = chunk.subarray(dropped);
-      }
       delivered += chunk.length;
       if (!out.write(chunk)) source.pause();
     });
@@ -103,9 +96,9 @@ function resuming(first: Readable, reopen: (signal: AbortSignal) => Promise<Read
     try {
       opts.onRetry?.({ op: "get (resuming)", key, attempt: resumes, error: err });
       await sleep(Math.min(opts.maxTimeoutMs, opts.minTimeoutMs * 2 ** (resumes - 1)), undefined, { signal: stop });
-      const again = await reopen(stop);
+      const again = await reopen(stop, delivered);
       if (out.destroyed) return void again.destroy();
-      follow(again, delivered);
+      follow(again);
     } catch (failure) {
       out.destroy(failure as Error);
     }
@@ -116,6 +109,6 @@ function resuming(first: Readable, reopen: (signal: AbortSignal) => Promise<Read
     gaveUp.abort();
     if (!current.destroyed) current.destroy();
   });
-  follow(first, 0);
+  follow(first);
   return out;
 }

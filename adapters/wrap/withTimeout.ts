@@ -32,7 +32,7 @@ export function withTimeout(inner: StorageAdapter, ms: number, stallMs = 120_000
     capabilities: inner.capabilities,
     unwrap: () => inner,
     put: (key, src, signal) => bounded("put", key, signal, (s) => inner.put(key, src, s)),
-    get: async (key, signal) => {
+    get: async (key, signal, from) => {
       // The deadline covers opening the download, not reading it: a 50 GiB restore over a slow
       // link may take hours, and stall detection is what catches a download that stops. So the
       // adapter gets a signal of its own, cancelled by the deadline only while opening (the S3
@@ -41,7 +41,7 @@ export function withTimeout(inner: StorageAdapter, ms: number, stallMs = 120_000
       const stream = await bounded("get", key, signal, (opening) => {
         const cancel = () => download.abort(opening.reason);
         opening.addEventListener("abort", cancel, { once: true });
-        return inner.get(key, download.signal).finally(() => opening.removeEventListener("abort", cancel));
+        return inner.get(key, download.signal, from).finally(() => opening.removeEventListener("abort", cancel));
       });
       if (signal) {
         const cancel = () => download.abort(signal.reason);

@@ -47,6 +47,13 @@ export function describeAdapterContract(name: string, make: () => Promise<Contra
       expect(createHash("sha256").update(back).digest("hex")).toBe(src.sha256);
     });
 
+    it("reads from a byte offset: the tail, and nothing at or past the end", async () => {
+      const data = randomBytes(2_500_001);
+      await a.put("db1/ranged.bin", bufferSource(data));
+      expect((await readAll(await a.get("db1/ranged.bin", undefined, 1_234_567))).equals(data.subarray(1_234_567))).toBe(true);
+      expect((await readAll(await a.get("db1/ranged.bin", undefined, data.length))).length).toBe(0);
+    });
+
     it("replaces an existing key", async () => {
       await a.put("db1/replace.txt", bufferSource("first"));
       await a.put("db1/replace.txt", bufferSource("second, longer"));

@@ -9,35 +9,38 @@ import { readAll } from "../helpers/blob.js";
 const ctx = { adapter: "fake:", op: "get", key: "db/a.zst" };
 const fast = { retries: 3, minTimeoutMs: 1, maxTimeoutMs: 5 };
 
-/** A store whose downloads deliver `cutAt[i]` bytes of `data` on the i-th open, then fail with `error(i)`. */
+/** A store whose i-th download delivers `data` up to byte `cutAt[i]` (from where it was asked to start), then fails with `error(i)`. */
 function flakyStore(data: Buffer, cutAt: number[], error: (i: number) => Error = () => new TransientError("connection lost", ctx)) {
   let opens = 0;
+  const froms: number[] = [];
   const adapter = {
     id: "fake:",
     capabilities: { atomicReplace: true, maxConnections: 1, statAddsDetails: false },
-    async get() {
+    async get(_key: string, _signal?: AbortSignal, from = 0) {
       const i = opens++;
+      froms.push(from);
       const cut = cutAt[i] ?? data.length;
       return Readable.from(
         (async function* () {
-          for (let at = 0; at < cut; at += 64 * 1024) yield data.subarray(at, Math.min(cut, at + 64 * 1024));
+          for (let at = from; at < cut; at += 64 * 1024) yield data.subarray(at, Math.min(cut, at + 64 * 1024));
           if (cut < data.length) throw error(i);
         })(),
         { objectMode: false },
       );
     },
   } as unknown as StorageAdapter;
-  return { adapter, opens: () => opens };
+  return { adapter, opens: () => opens, froms };
 }
 
 describe("withRetry: a download that breaks off", () => {
-  it("is opened again and resumed where it stopped: the consumer sees every byte once, in order", async () => {
+  it("is opened again from where it stopped: the consumer sees every byte once, in order", async () => {
     const data = randomBytes(1_000_003);
     const store = flakyStore(data, [300_000, 700_001]);
     const retries: string[] = [];
     const got = await readAll(await withRetry(store.adapter, { ...fast, onRetry: ({ op, attempt }) => retries.push(`${op} #${attempt}`) }).get("db/a.zst"));
     expect(got.equals(data)).toBe(true);
     expect(store.opens()).toBe(3);
+    expect(store.froms).toEqual([0, 300_000, 700_001]);
     expect(retries).toEqual(["get (resuming) #1", "get (resuming) #2"]);
   });
 
