@@ -839,7 +839,8 @@ function mapConnectError(err: unknown, ctx: Ctx): AdapterError {
     return new AuthError(`cannot use the private key: ${message}`, c);
   }
   if (typeof e?.code === "string" && TRANSIENT_CODES.has(e.code)) {
-    return new TransientError(`${e.code}: ${message}`, c);
+    // Node's own messages already start with the code ("connect ECONNREFUSED 127.0.0.1:22").
+    return new TransientError(message.includes(e.code) ? message : `${e.code}: ${message}`, c);
   }
   if (e?.level === "client-timeout" || e?.level === "client-socket" || e?.level === "client-dns" || e?.level === "protocol" || TRANSIENT_TEXT.test(message)) {
     return new TransientError(message, c);

@@ -373,6 +373,8 @@ describe("sftp faults (each with its own sshd)", () => {
       // While the server is down: transient (connection refused), so the retry wrapper keeps trying.
       const down = await caught(a.stat("app/before.txt"));
       expect(down).toBeInstanceOf(TransientError);
+      expect(down.message).toMatch(/connect ECONNREFUSED 127\.0\.0\.1:\d+/);
+      expect(down.message).not.toMatch(/ECONNREFUSED.*ECONNREFUSED/); // the cause, said once
 
       await s.restart();
       // The next operation reconnects transparently and removes the leftover temp file first.
