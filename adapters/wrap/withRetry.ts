@@ -76,14 +76,16 @@ function resuming(first: Readable, reopen: (signal: AbortSignal, at: number) => 
   let resumes = 0;
   let current = first;
 
+  // pipe() carries backpressure and ends `out` at the source's end; a source that fails is
+  // unpiped, and `out` stays open for the next one.
   const follow = (source: Readable): void => {
     current = source;
-    source.on("data", (chunk: Buffer) => {
-      delivered += chunk.length;
-      if (!out.write(chunk)) source.pause();
+    source.pipe(out);
+    source.on("data", (chunk: Buffer) => (delivered += chunk.length));
+    source.once("error", (err) => {
+      source.unpipe(out);
+      void resume(err);
     });
-    source.once("end", () => out.end());
-    source.once("error", (err) => void resume(err));
   };
 
   const resume = async (err: Error): Promise<void> => {
@@ -104,7 +106,6 @@ function resuming(first: Readable, reopen: (signal: AbortSignal, at: number) => 
     }
   };
 
-  out.on("drain", () => current.resume());
   out.once("close", () => {
     gaveUp.abort();
     if (!current.destroyed) current.destroy();
