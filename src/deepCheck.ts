@@ -2,8 +2,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import path from "node:path";
 import type { StorageAdapter } from "../adapters/types.js";
 import type { CopyRecord } from "./inventory.js";
-import { fetchAndCheckCopy } from "./restoreCopy.js";
-import { IncompleteInstallError } from "./errors.js";
+import { CopyCheckError, fetchAndCheckCopy } from "./restoreCopy.js";
 import type { DeepCheck, VerificationLog } from "./verifications.js";
 
 /**
@@ -32,9 +31,10 @@ export async function deepCheckNewest(
       await fetchAndCheckCopy(adapter, c.manifest!, out, ctx.signal);
       check = { ok: true, durationMs: Math.round(performance.now() - started), checkedAt: ctx.clock().toISOString() };
     } catch (err) {
-      // Interrupted is not damaged: nothing is recorded, and the caller's clean-up runs.
+      // Only a failed check is damage; an interruption or a local fault (a broken install, the
+      // scratch folder) is not recorded, and the caller's clean-up runs.
       if (ctx.signal?.aborted) throw ctx.signal.reason;
-      if (err instanceof IncompleteInstallError) throw err;
+      if (!(err instanceof CopyCheckError)) throw err;
       check = { ok: false, reason: (err as Error).message, durationMs: Math.round(performance.now() - started), checkedAt: ctx.clock().toISOString() };
     } finally {
       await rm(out, { force: true });

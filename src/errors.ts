@@ -18,9 +18,6 @@ export class ConfigError extends TriplicateError {
   }
 }
 
-/** Part of triplicate itself is missing (a broken build or install): never a copy's fault. */
-export class IncompleteInstallError extends TriplicateError {}
-
 /** Wrong command-line use: exit code 2. */
 export class UsageError extends TriplicateError {}
 

@@ -3,10 +3,10 @@ import { access, chmod, chown, lstat, mkdir, open, readdir, readlink, realpath, 
 import path from "node:path";
 import { restorePriorityOf, type Config, type DestinationConfig } from "./config.js";
 import { closeAll, openDestinations, type RunDeps } from "./context.js";
-import { IncompleteInstallError, TriplicateError, UsageError } from "./errors.js";
+import { TriplicateError, UsageError } from "./errors.js";
 import { EXIT, type ExitCode } from "./exitCodes.js";
 import { inventoryDestination, type CopyRecord } from "./inventory.js";
-import { fetchAndCheckCopy, type CheckedCopy } from "./restoreCopy.js";
+import { CopyCheckError, fetchAndCheckCopy, type CheckedCopy } from "./restoreCopy.js";
 import { isAlive } from "./lock.js";
 import type { Logger } from "pino";
 import { parseDuration, subtractDuration } from "./duration.js";
@@ -76,6 +76,11 @@ export class RestoreError extends TriplicateError {}
 
 /** A checked copy could not be put in place: the target's problem, not the copies'. */
 export class PlacementError extends RestoreError {}
+
+/** "interrupted by SIGINT <what happened>". */
+function interrupted(signal: AbortSignal, what: string): RestoreError {
+  return new RestoreError(`${(signal.reason as Error)?.message ?? "interrupted"} ${what}`, { cause: signal.reason });
+}
 
 /** `--at`: an ISO time, or an age like `2d` / `36h` counted back from now. */
 export function resolveAt(at: string | undefined, now: Date): Date {
@@ -167,7 +172,7 @@ export async function runRestore(cfg: Config, opts: RestoreOptions, deps: RunDep
 
     // With --from, "every copy" means every copy on that destination: other destinations were not tried.
     const fromNote = opts.from ? ` on ${opts.from} (--from)` : "";
-    const temp = path.join(path.dirname(target), `.${path.basename(target)}.restore-${process.pid}-${deps.randomHex(4)}`);
+    const temp = `${tempPrefix(target)}${process.pid}-${deps.randomHex(4)}`;
     for (const [snapshotId, entry] of order) {
       const copies = entry.copies.sort((a, b) => restorePriorityOf(a.dest) - restorePriorityOf(b.dest) || destinations.indexOf(a.dest) - destinations.indexOf(b.dest));
       for (const { copy, adapter, dest } of copies) {
@@ -182,10 +187,8 @@ export async function runRestore(cfg: Config, opts: RestoreOptions, deps: RunDep
           log.info({ snapshotId, destination: dest.name }, `restoring from ${dest.name}`);
           checked = await fetchAndCheckCopy(adapter, copy.manifest, temp, opts.signal);
         } catch (err) {
-          if (err instanceof IncompleteInstallError) throw err; // the program's fault, not the copy's
-          if (opts.signal?.aborted) {
-            throw new RestoreError(`${(opts.signal.reason as Error)?.message ?? "interrupted"} while restoring from ${dest.name}; the partial download was removed and nothing was changed at ${target}`, { cause: err });
-          }
+          if (opts.signal?.aborted) throw interrupted(opts.signal, `while restoring from ${dest.name}; the partial download was removed and nothing was changed at ${target}`);
+          if (!(err instanceof CopyCheckError)) throw err; // not this copy's fault: the next would fail the same way
           const reason = (err as Error).message;
           report.attempts.push({ snapshotId, destination: dest.name, ok: false, reason });
           log.warn({ snapshotId, destination: dest.name, reason }, `copy on ${dest.name} failed; trying the next one`);
@@ -194,7 +197,7 @@ export async function runRestore(cfg: Config, opts: RestoreOptions, deps: RunDep
         report.attempts.push({ snapshotId, destination: dest.name, ok: true, bytes: checked.bytes, rawBytes: checked.rawSize, durationMs: checked.durationMs, transferMs: checked.transferMs, checkMs: checked.checkMs });
         if (opts.signal?.aborted) {
           await rm(temp, { force: true });
-          throw new RestoreError(`${(opts.signal.reason as Error)?.message ?? "interrupted"} before the restored database was put in place; nothing was changed at ${target}`);
+          throw interrupted(opts.signal, `before the restored database was put in place; nothing was changed at ${target}`);
         }
         // A failure from here on is the target's, not the copy's: the next copy would fail the same way.
         try {
@@ -263,13 +266,18 @@ async function preflightTarget(target: string, force: boolean): Promise<void> {
   await refuseLiveDatabase(target, force);
 }
 
+/** A restore's temp file, hidden beside the target: `<dir>/.<name>.restore-<pid>-<random>`. */
+function tempPrefix(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.restore-`);
+}
+
 /**
  * Temp files of earlier restores into the same target whose process is gone
  * (killed, or the machine went down mid-download): left alone they would
  * fill the disk that holds the production database, a GiB at a time.
  */
 async function removeAbandonedTemps(target: string): Promise<void> {
-  const prefix = `.${path.basename(target)}.restore-`;
+  const prefix = path.basename(tempPrefix(target));
   for (const name of await readdir(path.dirname(target)).catch(() => [] as string[])) {
     const pid = name.startsWith(prefix) ? /^(\d+)-[0-9a-f]+$/.exec(name.slice(prefix.length))?.[1] : undefined;
     // Best effort: a temp file we may not remove (another user's) is left to its owner.

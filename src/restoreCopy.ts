@@ -10,7 +10,11 @@ import { FileTailHasher } from "./fileTailHasher.js";
 import { verifyInWorker } from "./snapshot.js";
 import { TriplicateError, VerificationError } from "./errors.js";
 
-/** One check a copy failed, in words for the report ("artifact sha256 mismatch", ...). */
+/**
+ * One check a copy failed, in words for the report ("artifact sha256 mismatch", ...).
+ * The only error fetchAndCheckCopy throws that blames the copy: anything else
+ * (the output folder, a broken install) would fail every other copy the same way.
+ */
 export class CopyCheckError extends TriplicateError {
   constructor(readonly stage: "download" | "artifact-hash" | "decode" | "raw-hash" | "integrity" | "row-counts", message: string, options?: { cause?: unknown }) {
     super(message, options);

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { IncompleteInstallError } from "./errors.js";
+import { TriplicateError } from "./errors.js";
 
 /**
  * The compiled worker script `name` (e.g. "decodeWorker.js") that sits beside
@@ -16,7 +16,7 @@ export function compiledWorker(name: string, moduleUrl: string): URL | null {
   if (moduleUrl.endsWith(".ts")) return null;
   const url = new URL(`./${name}`, moduleUrl);
   if (!existsSync(fileURLToPath(url))) {
-    throw new IncompleteInstallError(`this installation of triplicate is incomplete: ${fileURLToPath(url)} is missing; rebuild it (npm run build) or reinstall the package`);
+    throw new TriplicateError(`this installation of triplicate is incomplete: ${fileURLToPath(url)} is missing; rebuild it (npm run build) or reinstall the package`);
   }
   return url;
 }
