@@ -1,14 +1,15 @@
 import { TriplicateError } from "./errors.js";
 
 /**
- * The first SIGINT or SIGTERM aborts `signal` instead of killing the process,
- * so work in progress can remove what it half-wrote (a restore's temp file next
- * to the production database, a deep check's scratch copy) and say it was
- * interrupted. Work that cannot be aborted (listing a hung destination, an
- * integrity_check under way) gets `graceMs` to finish; then the process exits
- * with 1. A second signal ends the process at once, the usual way.
+ * Runs `work` with the first SIGINT or SIGTERM turned into an abort of its
+ * signal instead of killing the process, so work in progress can remove what
+ * it half-wrote (a restore's temp file next to the production database, a
+ * deep check's scratch copy) and say it was interrupted. Work that cannot be
+ * aborted (listing a hung destination, an integrity_check under way) gets
+ * `graceMs` to finish; then the process exits with 1. A second signal ends the
+ * process at once, the usual way. The handlers are gone when `work` settles.
  */
-export function abortOnSignals(graceMs = 10_000): { signal: AbortSignal; dispose: () => void } {
+export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>, graceMs = 10_000): Promise<T> {
   const controller = new AbortController();
   const handlers = (["SIGINT", "SIGTERM"] as const).map((name) => {
     const handler = () => {
@@ -21,7 +22,11 @@ export function abortOnSignals(graceMs = 10_000): { signal: AbortSignal; dispose
     return [name, handler] as const;
   });
   const dispose = () => handlers.forEach(([name, handler]) => process.removeListener(name, handler));
-  return { signal: controller.signal, dispose };
+  try {
+    return await work(controller.signal);
+  } finally {
+    dispose();
+  }
 }
 
 export class InterruptedError extends TriplicateError {

@@ -1,7 +1,7 @@
 import { open, rename } from "node:fs/promises";
 import path from "node:path";
 import { runAudit } from "../audit.js";
-import { abortOnSignals } from "../interrupt.js";
+import { interruptible } from "../interrupt.js";
 import { renderAuditHtml } from "../auditHtml.js";
 import { renderAuditMarkdown } from "../auditMarkdown.js";
 import { UsageError } from "../errors.js";
@@ -21,8 +21,9 @@ export async function auditCommand(flags: AuditFlags, io: CliIO): Promise<ExitCo
   const format = flags.json ? "json" : (flags.format ?? "md");
   if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format ${format} is not one of ${FORMATS.join(", ")}`);
   const { cfg, deps, logger } = await setup(flags, io);
-  const interrupt = flags.deep ? abortOnSignals() : undefined;
-  const report = await runAudit(cfg, { deep: !!flags.deep, signal: interrupt?.signal }, deps).finally(() => interrupt?.dispose());
+  // Only a deep audit writes scratch copies to clean up; otherwise Ctrl-C keeps its usual meaning.
+  const audit = (signal?: AbortSignal) => runAudit(cfg, { deep: !!flags.deep, signal }, deps);
+  const report = await (flags.deep ? interruptible(audit) : audit());
   const text = format === "json" ? JSON.stringify(report, null, 2) + "\n" : format === "html" ? renderAuditHtml(report) : renderAuditMarkdown(report);
   if (flags.out) {
     // Written beside the target, then renamed: a reader never sees half a report.

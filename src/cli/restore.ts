@@ -1,5 +1,5 @@
 import { runRestore, type RestoreReport } from "../restore.js";
-import { abortOnSignals } from "../interrupt.js";
+import { interruptible } from "../interrupt.js";
 import type { ExitCode } from "../exitCodes.js";
 import { formatBytes } from "../format.js";
 import { printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
@@ -13,8 +13,7 @@ export interface RestoreFlags extends GlobalOptions {
 
 export async function restoreCommand(db: string, flags: RestoreFlags, io: CliIO): Promise<ExitCode> {
   const { cfg, deps } = await setup(flags, io);
-  const interrupt = abortOnSignals();
-  const report = await runRestore(cfg, { db, to: flags.to, at: flags.at, from: flags.from, force: !!flags.force, signal: interrupt.signal }, deps).finally(interrupt.dispose);
+  const report = await interruptible((signal) => runRestore(cfg, { db, to: flags.to, at: flags.at, from: flags.from, force: !!flags.force, signal }, deps));
   if (flags.json) printJson(io, report);
   else io.stdout.write(formatRestore(report) + "\n");
   return report.exitCode;

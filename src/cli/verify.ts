@@ -1,5 +1,5 @@
 import { runVerify, type VerifyReport } from "../verify.js";
-import { abortOnSignals } from "../interrupt.js";
+import { interruptible } from "../interrupt.js";
 import type { ExitCode } from "../exitCodes.js";
 import { checkDbFlag, printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
 
@@ -13,8 +13,8 @@ export async function verifyCommand(flags: VerifyFlags, io: CliIO): Promise<Exit
   checkDbFlag(cfg, flags.db);
   // A deep check writes scratch copies of whole databases: Ctrl-C must not leave them behind.
   // Without --deep there is nothing to clean up: Ctrl-C keeps its usual meaning.
-  const interrupt = flags.deep ? abortOnSignals() : undefined;
-  const report = await runVerify(cfg, { db: flags.db, deep: !!flags.deep, signal: interrupt?.signal }, deps).finally(() => interrupt?.dispose());
+  const verify = (signal?: AbortSignal) => runVerify(cfg, { db: flags.db, deep: !!flags.deep, signal }, deps);
+  const report = await (flags.deep ? interruptible(verify) : verify());
   if (flags.json) printJson(io, report);
   else io.stdout.write(formatVerify(report) + "\n");
   return report.exitCode;
