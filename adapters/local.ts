@@ -1,5 +1,5 @@
 import { constants as fsc } from "node:fs";
-import { copyFile, mkdir, open, readdir, rename, rm, stat, unlink } from "node:fs/promises";
+import { copyFile, mkdir, open, opendir, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import { createWriteStream } from "node:fs";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -49,8 +49,9 @@ export async function createLocalAdapter(config: LocalConfig, deps: AdapterDeps)
 
   // Open-time check: a destination that cannot be used should say so before any upload starts.
   try {
+    // Without leave to create it, opening the folder is the check (ENOENT, or ENOTDIR for a file).
     if (deps.createRoot ?? true) await mkdir(root, { recursive: true });
-    else if (!(await stat(root)).isDirectory()) throw Object.assign(new Error(`${root} is not a folder`), { code: "ENOTDIR" });
+    else await (await opendir(root)).close();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "EEXIST" || code === "ENOTDIR") {

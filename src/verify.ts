@@ -64,13 +64,9 @@ export async function runVerify(cfg: Config, opts: { db?: string; deep: boolean;
   // A configured database that no reachable destination holds a complete copy of is a problem,
   // not "0 errors": a wiped folder must not verify as healthy.
   report.unprotected = databasesWithoutCompleteCopy(opts.db ? [opts.db] : cfg.databases.map((d) => d.name), report.destinations);
-  if (opts.deep) {
-    const deepByDb = new Map<string, boolean[]>();
-    for (const c of report.destinations.flatMap((d) => d.copies)) {
-      if (c.deep) deepByDb.set(c.db, [...(deepByDb.get(c.db) ?? []), c.deep.ok]);
-    }
-    report.failedDeep = [...deepByDb].filter(([, oks]) => !oks.some(Boolean)).map(([db]) => db).sort();
-  }
+  const deepChecked = report.destinations.flatMap((d) => d.copies).filter((c) => c.deep);
+  const passedDeep = new Set(deepChecked.filter((c) => c.deep!.ok).map((c) => c.db));
+  report.failedDeep = [...new Set(deepChecked.map((c) => c.db))].filter((db) => !passedDeep.has(db)).sort();
   report.errors = report.unprotected.length + report.destinations.reduce(
     (n, d) => n + d.copies.filter((c) => (c.state !== "complete" && c.state !== "orphan") || c.deep?.ok === false).length,
     0,
