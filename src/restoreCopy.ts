@@ -85,7 +85,8 @@ export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manif
       tail.finish(sink.rawBytes),
       verifyInWorker({ dbName: manifest.db, file: outFile, expectedCounts: manifest.sqlite.rowCounts, sourceJournalMode: manifest.sqlite.journalMode, countLabels: { expected: "manifest", actual: "restored" } }),
     ]);
-    if (synced.status === "rejected") throw new CopyCheckError("download", `cannot flush ${outFile} to disk: ${(synced.reason as Error).message}`, { cause: synced.reason });
+    // The disk under the target failed, not the copy: every other copy would fail here too.
+    if (synced.status === "rejected") throw new TriplicateError(`cannot flush ${outFile} to disk: ${(synced.reason as Error).message}`, { cause: synced.reason });
     if (raw.status === "rejected") throw new CopyCheckError("raw-hash", `cannot read back ${outFile}: ${(raw.reason as Error).message}`, { cause: raw.reason });
     if (raw.value.sha256 !== manifest.raw.sha256) {
       throw new CopyCheckError("raw-hash", `decoded database has sha256 ${raw.value.sha256}; the manifest says ${manifest.raw.sha256}`);
