@@ -70,7 +70,7 @@ export async function createLocalAdapter(config: LocalConfig, deps: AdapterDeps)
 
   const adapter: StorageAdapter = {
     id,
-    capabilities: { atomicReplace: true, maxConnections: 4, statAddsDetails: false },
+    capabilities: { maxConnections: 4, statAddsDetails: false },
 
     async put(key: string, src: BlobSource, signal?: AbortSignal): Promise<ObjectInfo> {
       const full = resolve(key, "put");

@@ -407,7 +407,7 @@ export async function createS3Adapter(config: S3Config, deps: AdapterDeps, tunin
 
   const adapter = {
     id,
-    capabilities: { atomicReplace: true, maxConnections: 4, statAddsDetails: true },
+    capabilities: { maxConnections: 4, statAddsDetails: true },
 
     async put(key: string, src: BlobSource, signal?: AbortSignal): Promise<ObjectInfo> {
       const full = fullKey(key, "put");

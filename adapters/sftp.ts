@@ -4,7 +4,7 @@
  * Commit protocol (litestream sftp/, restic sftp/): upload to a hidden temp
  * name beside the target, check size and SHA-256 of what was sent, then
  * `posix-rename@openssh.com` onto the key (atomic, replaces). Without that
- * extension: delete + rename, and `capabilities.atomicReplace` is false.
+ * extension: delete + rename (logged once at connect as posixRename: false).
  *
  * Division of labour with the library: ssh2-sftp-client owns the connection
  * (connect, end) and fastPut. Everything else goes to the ssh2 SFTPWrapper
@@ -177,7 +177,7 @@ export async function createSftpAdapter(config: SftpConfig, deps: AdapterDeps): 
     throw new DestinationConfigError(problems.join("; "), { adapter: id, op: "open" });
   }
 
-  const capabilities = { atomicReplace: true, maxConnections: 2, statAddsDetails: false };
+  const capabilities = { maxConnections: 2, statAddsDetails: false };
   let session: Session | undefined;
   let connecting: Promise<Session> | undefined;
   let closed = false;
@@ -304,7 +304,6 @@ export async function createSftpAdapter(config: SftpConfig, deps: AdapterDeps): 
       s.markLost("set-up failed");
       throw mapped;
     }
-    capabilities.atomicReplace = s.posixRename;
     log.debug(
       { server: s.software || "unknown", openssh: s.openssh, posixRename: s.posixRename, fastPut: useParallel(s) },
       "sftp connected",

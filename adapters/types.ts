@@ -32,8 +32,6 @@ export interface ObjectInfo {
 }
 
 export interface AdapterCapabilities {
-  /** True when a commit atomically replaces an existing key. */
-  atomicReplace: boolean;
   /** How many operations the store should see at once from us. */
   maxConnections: number;
   /**
@@ -89,9 +87,4 @@ export interface AdapterDeps {
    * Default true.
    */
   createRoot?: boolean;
-}
-
-/** Wrappers expose the adapter they wrap, so callers can walk the chain. */
-export interface WrappedAdapter extends StorageAdapter {
-  unwrap(): StorageAdapter;
 }

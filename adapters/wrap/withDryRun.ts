@@ -1,4 +1,4 @@
-import type { ObjectInfo, StorageAdapter, WrappedAdapter } from "../types.js";
+import type { ObjectInfo, StorageAdapter } from "../types.js";
 
 /**
  * `--dry-run` for free (restic's dryrun backend): reads pass through, writes
@@ -7,11 +7,10 @@ import type { ObjectInfo, StorageAdapter, WrappedAdapter } from "../types.js";
 export function withDryRun(
   inner: StorageAdapter,
   onWrite: (op: "put" | "delete" | "sweepTemporary", key: string) => void = () => undefined,
-): WrappedAdapter {
+): StorageAdapter {
   return {
     id: inner.id,
     capabilities: inner.capabilities,
-    unwrap: () => inner,
     async put(key, src): Promise<ObjectInfo> {
       onWrite("put", key);
       return { key, size: src.size, modifiedAt: new Date(), sha256: src.sha256 };

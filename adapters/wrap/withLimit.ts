@@ -1,5 +1,5 @@
 import pLimit from "p-limit";
-import type { StorageAdapter, WrappedAdapter } from "../types.js";
+import type { StorageAdapter } from "../types.js";
 import { collect } from "../streams.js";
 
 /**
@@ -7,12 +7,11 @@ import { collect } from "../streams.js";
  * `capabilities.maxConnections` (or `limit`). One limiter per destination,
  * so a slow NAS never holds slots another store could use.
  */
-export function withLimit(inner: StorageAdapter, limit = inner.capabilities.maxConnections): WrappedAdapter {
+export function withLimit(inner: StorageAdapter, limit = inner.capabilities.maxConnections): StorageAdapter {
   const slot = pLimit(Math.max(1, limit));
   return {
     id: inner.id,
     capabilities: inner.capabilities,
-    unwrap: () => inner,
     put: (key, src, signal) => slot(() => inner.put(key, src, signal)),
     // A get holds its slot only until the stream is open; reading it is the caller's business.
     get: (key, signal, from) => slot(() => inner.get(key, signal, from)),

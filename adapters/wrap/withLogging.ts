@@ -1,11 +1,11 @@
 import type { Logger } from "pino";
-import type { StorageAdapter, WrappedAdapter } from "../types.js";
+import type { StorageAdapter } from "../types.js";
 
 /**
  * Logs every operation with its duration through a child logger carrying
  * `{adapter: id}`. Placed inside withRetry, so each attempt is its own line.
  */
-export function withLogging(inner: StorageAdapter, logger: Logger): WrappedAdapter {
+export function withLogging(inner: StorageAdapter, logger: Logger): StorageAdapter {
   const log = logger.child({ adapter: inner.id });
   const timed = async <T>(op: string, key: string, fn: () => Promise<T>, extra: object = {}): Promise<T> => {
     const started = performance.now();
@@ -21,7 +21,6 @@ export function withLogging(inner: StorageAdapter, logger: Logger): WrappedAdapt
   return {
     id: inner.id,
     capabilities: inner.capabilities,
-    unwrap: () => inner,
     put: (key, src, signal) => timed("put", key, () => inner.put(key, src, signal), { bytes: src.size }),
     get: (key, signal, from) => timed("get", key, () => inner.get(key, signal, from)),
     stat: (key, signal) => timed("stat", key, () => inner.stat(key, signal)),

@@ -1,7 +1,7 @@
 import pRetry from "p-retry";
 import { PassThrough, type Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { BlobSource, StorageAdapter, WrappedAdapter } from "../types.js";
+import type { BlobSource, StorageAdapter } from "../types.js";
 import { collect } from "../streams.js";
 import { AdapterError, isRetryable } from "../errors.js";
 
@@ -22,7 +22,7 @@ export const defaultRetry: RetryOptions = { retries: 3, minTimeoutMs: 500, maxTi
  * BlobSource on every attempt, so each try streams from the start. A
  * download that breaks off mid-way is resumed (see `resuming`).
  */
-export function withRetry(inner: StorageAdapter, opts: RetryOptions = defaultRetry): WrappedAdapter {
+export function withRetry(inner: StorageAdapter, opts: RetryOptions = defaultRetry): StorageAdapter {
   const run = <T>(op: string, key: string | undefined, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> =>
     pRetry(fn, {
       retries: opts.retries,
@@ -39,7 +39,6 @@ export function withRetry(inner: StorageAdapter, opts: RetryOptions = defaultRet
   return {
     id: inner.id,
     capabilities: inner.capabilities,
-    unwrap: () => inner,
     put: (key: string, src: BlobSource, signal?: AbortSignal) => run("put", key, () => inner.put(key, src, signal), signal),
     get: async (key, signal, from = 0) => {
       const open = (s: AbortSignal | undefined, at: number) => run("get", key, () => inner.get(key, s, at), s);

@@ -1,5 +1,5 @@
 import { PassThrough, type Readable } from "node:stream";
-import type { StorageAdapter, WrappedAdapter } from "../types.js";
+import type { StorageAdapter } from "../types.js";
 import { TransientError } from "../errors.js";
 import { collect } from "../streams.js";
 
@@ -11,7 +11,7 @@ import { collect } from "../streams.js";
  * the timeout bounds opening it; once open, it runs as long as bytes keep
  * coming, and fails when none arrives for `stallMs`.
  */
-export function withTimeout(inner: StorageAdapter, ms: number, stallMs = 120_000): WrappedAdapter {
+export function withTimeout(inner: StorageAdapter, ms: number, stallMs = 120_000): StorageAdapter {
   const bounded = <T>(op: string, key: string, signal: AbortSignal | undefined, fn: (s: AbortSignal) => Promise<T>): Promise<T> => {
     const timer = AbortSignal.timeout(ms);
     const combined = signal ? AbortSignal.any([signal, timer]) : timer;
@@ -30,7 +30,6 @@ export function withTimeout(inner: StorageAdapter, ms: number, stallMs = 120_000
   return {
     id: inner.id,
     capabilities: inner.capabilities,
-    unwrap: () => inner,
     put: (key, src, signal) => bounded("put", key, signal, (s) => inner.put(key, src, s)),
     get: async (key, signal, from) => {
       // The deadline covers opening the download, not reading it: a 50 GiB restore over a slow

@@ -103,7 +103,7 @@ describe("withTimeout: stalled downloads", () => {
     const { Readable } = await import("node:stream");
     const hung = {
       id: "fake:hung",
-      capabilities: { atomicReplace: true, maxConnections: 1, statAddsDetails: false },
+      capabilities: { maxConnections: 1, statAddsDetails: false },
       // One chunk, then nothing ever again: a disk in D state behind a live SSH server.
       get: async () => {
         let sent = false;
@@ -125,7 +125,7 @@ describe("withTimeout: long downloads", () => {
   const slowButSteady = (chunks: number, everyMs: number, openMs = 0) =>
     ({
       id: "fake:slow",
-      capabilities: { atomicReplace: true, maxConnections: 1, statAddsDetails: false },
+      capabilities: { maxConnections: 1, statAddsDetails: false },
       get: async (_key: string, signal?: AbortSignal) => {
         await new Promise((r) => setTimeout(r, openMs));
         signal?.throwIfAborted();

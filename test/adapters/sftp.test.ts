@@ -142,7 +142,6 @@ describe("sftp adapter against a real sshd", () => {
     try {
       expect(a.id).toBe(`sftp:${s.username}@127.0.0.1:${s.port}${path.join(s.root, "ident")}`);
       expect(a.id).not.toContain("hunter2");
-      expect(a.capabilities.atomicReplace).toBe(true);
       const connected = lines.find((l) => l.msg === "sftp connected");
       expect(connected).toMatchObject({ openssh: true, posixRename: true, fastPut: true });
       expect(String(connected?.server)).toMatch(/^OpenSSH_/);
@@ -587,11 +586,10 @@ describe("sftp against a server that is not OpenSSH (in-memory fake NAS)", () =>
     return { ...bufferSource(data), localPath: path.join(dir, name) };
   };
 
-  it("auto: stays sequential, and replaces keys by delete + rename (atomicReplace false)", async () => {
+  it("auto: stays sequential, and replaces keys by delete + rename (no posix-rename)", async () => {
     const { logger, lines } = capture();
     const a = await createSftpAdapter(config("auto"), { logger });
     try {
-      expect(a.capabilities.atomicReplace).toBe(false);
       expect(lines.find((l) => l.msg === "sftp connected")).toMatchObject({ server: "FakeNAS_1.0", openssh: false, posixRename: false, fastPut: false });
       const src = await bigSource("auto.bin");
       await a.put("db/a.bin", src);

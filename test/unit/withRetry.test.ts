@@ -15,7 +15,7 @@ function flakyStore(data: Buffer, cutAt: number[], error: (i: number) => Error =
   const froms: number[] = [];
   const adapter = {
     id: "fake:",
-    capabilities: { atomicReplace: true, maxConnections: 1, statAddsDetails: false },
+    capabilities: { maxConnections: 1, statAddsDetails: false },
     async get(_key: string, _signal?: AbortSignal, from = 0) {
       const i = opens++;
       froms.push(from);
