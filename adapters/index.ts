@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { DestinationConfig } from "../src/config.js";
+import type { DestinationConfig } from "../src/config/schema.js";
 import type { AdapterDeps, StorageAdapter } from "./types.js";
 import { createLocalAdapter } from "./local.js";
 import { withRetry, defaultRetry } from "./wrap/withRetry.js";

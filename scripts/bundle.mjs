@@ -20,7 +20,7 @@ const outdir = "dist/bin";
 // Chunk names carry content hashes: start empty so no stale chunk lingers.
 await rm(outdir, { recursive: true, force: true });
 await build({
-  entryPoints: { triplicate: "src/cli/main.ts", decodeWorker: "src/decodeWorker.ts", snapshotWorker: "src/snapshotWorker.ts" },
+  entryPoints: { triplicate: "src/cli/main.ts", decodeWorker: "src/restore/decode/decodeWorker.ts", snapshotWorker: "src/snapshot/snapshotWorker.ts" },
   outdir,
   bundle: true,
   splitting: true,

@@ -1,11 +1,11 @@
 import { open, rename } from "node:fs/promises";
 import path from "node:path";
-import { runAudit } from "../audit.js";
-import { interruptible } from "../interrupt.js";
-import { renderAuditHtml } from "../auditHtml.js";
-import { renderAuditMarkdown } from "../auditMarkdown.js";
-import { UsageError } from "../errors.js";
-import type { ExitCode } from "../exitCodes.js";
+import { runAudit } from "../audit/build.js";
+import { interruptible } from "../runtime/interrupt.js";
+import { renderAuditHtml } from "../audit/html/page.js";
+import { renderAuditMarkdown } from "../audit/markdown.js";
+import { UsageError } from "../runtime/errors.js";
+import type { ExitCode } from "../runtime/exitCodes.js";
 import { setup, type CliIO, type GlobalOptions } from "./common.js";
 
 export interface AuditFlags extends GlobalOptions {

@@ -1,7 +1,7 @@
-import { runBackup } from "../backup.js";
-import { formatBackupReport } from "../report.js";
+import { runBackup } from "../backup/run.js";
+import { formatBackupReport } from "../backup/report.js";
 import { printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
-import type { ExitCode } from "../exitCodes.js";
+import type { ExitCode } from "../runtime/exitCodes.js";
 
 export interface BackupFlags extends GlobalOptions {
   db?: string;

@@ -4,10 +4,10 @@ import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import type { Logger } from "pino";
 import { openAdapter } from "../../adapters/index.js";
-import { loadConfig, type Config } from "../config.js";
-import { defaultDeps, type RunDeps } from "../context.js";
-import { UsageError } from "../errors.js";
-import { LOG_LEVELS, createLogger, type LogLevel } from "../logger.js";
+import { loadConfig, type Config } from "../config/schema.js";
+import { defaultDeps, type RunDeps } from "../runtime/context.js";
+import { UsageError } from "../runtime/errors.js";
+import { LOG_LEVELS, createLogger, type LogLevel } from "../runtime/logger.js";
 
 export interface GlobalOptions {
   config: string;

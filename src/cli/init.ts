@@ -1,6 +1,6 @@
 import { open } from "node:fs/promises";
-import { UsageError } from "../errors.js";
-import { EXIT, type ExitCode } from "../exitCodes.js";
+import { UsageError } from "../runtime/errors.js";
+import { EXIT, type ExitCode } from "../runtime/exitCodes.js";
 import type { CliIO } from "./common.js";
 
 /** A starting config with every setting explained; every value here passes validation. */

@@ -1,7 +1,7 @@
-import { closeAll, openDestinations } from "../context.js";
-import { EXIT, type ExitCode } from "../exitCodes.js";
-import { databasesWithoutCompleteCopy, inventoryDestination, type DestinationInventory } from "../inventory.js";
-import { formatInventory } from "../report.js";
+import { closeAll, openDestinations } from "../runtime/context.js";
+import { EXIT, type ExitCode } from "../runtime/exitCodes.js";
+import { databasesWithoutCompleteCopy, inventoryDestination, type DestinationInventory } from "../catalog/inventory.js";
+import { formatInventory } from "../backup/report.js";
 import { checkDbFlag, printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
 
 export interface ListFlags extends GlobalOptions {

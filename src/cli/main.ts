@@ -4,8 +4,8 @@
 // 147-152 MB -> 135-140 MB for ~5% more time. It only takes effect at start-up, hence the shebang.
 import { Command, CommanderError } from "commander";
 import { AdapterError } from "../../adapters/errors.js";
-import { ConfigError, TriplicateError, UsageError } from "../errors.js";
-import { EXIT, type ExitCode } from "../exitCodes.js";
+import { ConfigError, TriplicateError, UsageError } from "../runtime/errors.js";
+import { EXIT, type ExitCode } from "../runtime/exitCodes.js";
 import { addGlobalOptions, printJson, toolVersion, type CliIO, DEFAULT_CONFIG } from "./common.js";
 import { backupCommand } from "./backup.js";
 import { listCommand } from "./list.js";

@@ -1,10 +1,10 @@
-import { stagingDir } from "../config.js";
-import { closeAll, openDestinations } from "../context.js";
-import { EXIT, type ExitCode } from "../exitCodes.js";
-import { inventoryDestination } from "../inventory.js";
-import { acquireRunLock } from "../lock.js";
-import { applyRetention, describePolicy, type RetentionOutcome } from "../prune.js";
-import { formatRetention } from "../report.js";
+import { stagingDir } from "../config/schema.js";
+import { closeAll, openDestinations } from "../runtime/context.js";
+import { EXIT, type ExitCode } from "../runtime/exitCodes.js";
+import { inventoryDestination } from "../catalog/inventory.js";
+import { acquireRunLock } from "../runtime/lock.js";
+import { applyRetention, describePolicy, type RetentionOutcome } from "../retention/apply.js";
+import { formatRetention } from "../backup/report.js";
 import { printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
 
 export interface PruneFlags extends GlobalOptions {

@@ -1,7 +1,7 @@
-import { runRestore, type RestoreReport } from "../restore.js";
-import { interruptible } from "../interrupt.js";
-import type { ExitCode } from "../exitCodes.js";
-import { formatBytes } from "../format.js";
+import { runRestore, type RestoreReport } from "../restore/run.js";
+import { interruptible } from "../runtime/interrupt.js";
+import type { ExitCode } from "../runtime/exitCodes.js";
+import { formatBytes } from "../runtime/format.js";
 import { printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
 
 export interface RestoreFlags extends GlobalOptions {

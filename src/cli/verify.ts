@@ -1,6 +1,6 @@
-import { runVerify, type VerifyReport } from "../verify.js";
-import { interruptible } from "../interrupt.js";
-import type { ExitCode } from "../exitCodes.js";
+import { runVerify, type VerifyReport } from "../verify/run.js";
+import { interruptible } from "../runtime/interrupt.js";
+import type { ExitCode } from "../runtime/exitCodes.js";
 import { checkDbFlag, printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
 
 export interface VerifyFlags extends GlobalOptions {

@@ -14,7 +14,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { createS3Adapter, parseS3Config, type S3Tuning } from "../../adapters/s3.js";
 import { openAdapter } from "../../adapters/index.js";
-import type { DestinationConfig } from "../../src/config.js";
+import type { DestinationConfig } from "../../src/config/schema.js";
 import type { BlobSource, StorageAdapter } from "../../adapters/types.js";
 import {
   AuthError,

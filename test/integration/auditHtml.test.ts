@@ -5,10 +5,10 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildAuditReport, type AuditReport } from "../../src/audit.js";
-import { renderAuditHtml } from "../../src/auditHtml.js";
-import { parseConfig } from "../../src/config.js";
-import type { CopyRecord, CopyState, DestinationInventory } from "../../src/inventory.js";
+import { buildAuditReport, type AuditReport } from "../../src/audit/build.js";
+import { renderAuditHtml } from "../../src/audit/html/page.js";
+import { parseConfig } from "../../src/config/schema.js";
+import type { CopyRecord, CopyState, DestinationInventory } from "../../src/catalog/inventory.js";
 
 /*
  * The HTML audit report opened in a real headless Chromium (the system one,

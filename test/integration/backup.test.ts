@@ -8,7 +8,7 @@ import { pipeline } from "node:stream/promises";
 import { createWriteStream } from "node:fs";
 import { runCli, tempDir } from "../helpers/cli.js";
 import { createSampleDb, startWriter } from "../helpers/sqlite.js";
-import { codecFor } from "../../src/compression.js";
+import { codecFor } from "../../src/artifact/codecs.js";
 
 let dir: string;
 let cleanup: () => Promise<void>;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { buildAuditReport } from "../../src/audit.js";
-import { parseConfig } from "../../src/config.js";
-import type { CopyRecord, DestinationInventory } from "../../src/inventory.js";
+import { buildAuditReport } from "../../src/audit/build.js";
+import { parseConfig } from "../../src/config/schema.js";
+import type { CopyRecord, DestinationInventory } from "../../src/catalog/inventory.js";
 
 const cfg = parseConfig(
   `

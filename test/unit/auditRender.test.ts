@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { buildAuditReport, type AuditReport } from "../../src/audit.js";
-import { escapeHtml, laneGaps, renderAuditHtml } from "../../src/auditHtml.js";
-import { mdCell, renderAuditMarkdown } from "../../src/auditMarkdown.js";
-import { parseConfig } from "../../src/config.js";
-import type { CopyRecord, CopyState, DestinationInventory } from "../../src/inventory.js";
+import { buildAuditReport, type AuditReport } from "../../src/audit/build.js";
+import { escapeHtml, laneGaps, renderAuditHtml } from "../../src/audit/html/page.js";
+import { mdCell, renderAuditMarkdown } from "../../src/audit/markdown.js";
+import { parseConfig } from "../../src/config/schema.js";
+import type { CopyRecord, CopyState, DestinationInventory } from "../../src/catalog/inventory.js";
 
 /*
  * One realistic report, built by the real (pure) buildAuditReport from a

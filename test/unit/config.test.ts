@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../src/config.js";
-import { ConfigError } from "../../src/errors.js";
+import { parseConfig } from "../../src/config/schema.js";
+import { ConfigError } from "../../src/runtime/errors.js";
 import { EXAMPLE_CONFIG } from "../../src/cli/init.js";
-import { parseDuration } from "../../src/duration.js";
+import { parseDuration } from "../../src/runtime/duration.js";
 
 const good = `
 databases: [{ name: app, path: ./app.db }]

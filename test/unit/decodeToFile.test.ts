@@ -5,12 +5,12 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { codecFor, type CompressionAlgorithm } from "../../src/compression.js";
-import { DecodeToFile as InlineDecodeToFile } from "../../src/decodeToFile.js";
+import { codecFor, type CompressionAlgorithm } from "../../src/artifact/codecs.js";
+import { DecodeToFile as InlineDecodeToFile } from "../../src/restore/decode/toFile.js";
 
 // Loaded from TypeScript sources, DecodeToFile decodes inline; the compiled
 // copy (built by `pretest`) runs its worker. Both must behave the same.
-const compiled = (await import(path.resolve("dist/src/decodeToFile.js"))) as { DecodeToFile: typeof InlineDecodeToFile };
+const compiled = (await import(path.resolve("dist/src/restore/decode/toFile.js"))) as { DecodeToFile: typeof InlineDecodeToFile };
 const variants = { inline: InlineDecodeToFile, worker: compiled.DecodeToFile };
 
 let dir: string;
@@ -97,7 +97,7 @@ for (const [variant, Sink] of Object.entries(variants)) {
 
 describe("fetchAndCheckCopy", () => {
   it("closes the download when the output file cannot be created", async () => {
-    const { fetchAndCheckCopy } = await import("../../src/restoreCopy.js");
+    const { fetchAndCheckCopy } = await import("../../src/restore/fetch.js");
     const download = Readable.from([compressed.zstd]);
     const adapter = { get: async () => download } as unknown as Parameters<typeof fetchAndCheckCopy>[0];
     const manifest = {

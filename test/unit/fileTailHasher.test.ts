@@ -3,7 +3,7 @@ import { appendFile, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FileTailHasher } from "../../src/fileTailHasher.js";
+import { FileTailHasher } from "../../src/restore/decode/tailHasher.js";
 
 let dir: string;
 beforeAll(async () => void (dir = await mkdtemp(path.join(os.tmpdir(), "triplicate-tail-"))));

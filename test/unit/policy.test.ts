@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { judgePolicy, type CopyEvidence } from "../../src/policy.js";
-import { parseDuration } from "../../src/duration.js";
+import { judgePolicy, type CopyEvidence } from "../../src/policy/judge.js";
+import { parseDuration } from "../../src/runtime/duration.js";
 
 const now = new Date("2026-11-25T12:00:00Z");
 const ev = (destination: string, medium: string, offsite: boolean, extra: Partial<CopyEvidence> = {}): CopyEvidence => ({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { resolveAt } from "../../src/restore.js";
-import { UsageError } from "../../src/errors.js";
+import { resolveAt } from "../../src/restore/run.js";
+import { UsageError } from "../../src/runtime/errors.js";
 
 const now = new Date("2026-11-25T12:00:00Z");
 

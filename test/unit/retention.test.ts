@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { planRetention, isoWeek, type RetentionItem } from "../../src/retention.js";
-import { parseDuration } from "../../src/duration.js";
-import type { RetentionPolicy } from "../../src/config.js";
+import { planRetention, isoWeek, type RetentionItem } from "../../src/retention/plan.js";
+import { parseDuration } from "../../src/runtime/duration.js";
+import type { RetentionPolicy } from "../../src/config/schema.js";
 
 // Ten snapshots, newest first. Nov 23 has none; three of them share ISO week 47.
 const S: Record<string, string> = {

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compiledWorker } from "../../src/workerScript.js";
+import { compiledWorker } from "../../src/runtime/workerScript.js";
 
 let dir: string;
 beforeAll(async () => void (dir = await mkdtemp(path.join(os.tmpdir(), "triplicate-worker-"))));
@@ -28,7 +28,7 @@ describe("compiledWorker", () => {
   });
 
   it("the real builds have both workers: tsc's (tests) and the bundle's (the bin)", () => {
-    for (const [worker, module] of [["decodeWorker.js", "decodeToFile.js"], ["snapshotWorker.js", "snapshot.js"]]) {
+    for (const [worker, module] of [["decodeWorker.js", "restore/decode/toFile.js"], ["snapshotWorker.js", "snapshot/take.js"]]) {
       expect(compiledWorker(worker, pathToFileURL(path.resolve("dist/src", module)).href)).not.toBeNull();
       expect(compiledWorker(worker, pathToFileURL(path.resolve("dist/bin", "triplicate.js")).href)).not.toBeNull();
     }

@@ -1,7 +1,7 @@
 import { writeSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createGunzip } from "node:zlib";
-import type { CompressionAlgorithm } from "./compression.js";
+import type { CompressionAlgorithm } from "../../artifact/codecs.js";
 
 /**
  * Turns artifact chunks into database bytes, handing each decoded piece to

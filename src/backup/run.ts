@@ -1,21 +1,21 @@
 import { rm } from "node:fs/promises";
 import path from "node:path";
-import type { StorageAdapter } from "../adapters/types.js";
-import { isOffsite, mediumOf, stagingDir, type Config, type DatabaseConfig, type DestinationConfig } from "./config.js";
-import { artifactSource, buildArtifact, type Artifact } from "./artifact.js";
-import { EXTENSION, resolveCodec } from "./compression.js";
-import { closeAll, openDestinations, type RunDeps } from "./context.js";
-import { UsageError, TriplicateError } from "./errors.js";
-import { EXIT, worstExit, type ExitCode } from "./exitCodes.js";
-import { keys, makeSnapshotId } from "./ids.js";
-import { inventoryDestination } from "./inventory.js";
-import { acquireRunLock } from "./lock.js";
-import { buildManifest, manifestSource, type Manifest } from "./manifest.js";
-import { judgePolicy, type CopyEvidence, type PolicyVerdict } from "./policy.js";
-import { applyRetention, type RetentionOutcome } from "./prune.js";
-import { publishToDestination, type PublishResult } from "./fanout.js";
-import { collectGarbage } from "./gc.js";
-import { copySnapshot, removeStaged, verifyInWorker, type SqliteFacts } from "./snapshot.js";
+import type { StorageAdapter } from "../../adapters/types.js";
+import { isOffsite, mediumOf, stagingDir, type Config, type DatabaseConfig, type DestinationConfig } from "../config/schema.js";
+import { artifactSource, buildArtifact, type Artifact } from "../artifact/build.js";
+import { EXTENSION, resolveCodec } from "../artifact/codecs.js";
+import { closeAll, openDestinations, type RunDeps } from "../runtime/context.js";
+import { UsageError, TriplicateError } from "../runtime/errors.js";
+import { EXIT, worstExit, type ExitCode } from "../runtime/exitCodes.js";
+import { keys, makeSnapshotId } from "../publish/ids.js";
+import { inventoryDestination } from "../catalog/inventory.js";
+import { acquireRunLock } from "../runtime/lock.js";
+import { buildManifest, manifestSource, type Manifest } from "../publish/manifest.js";
+import { judgePolicy, type CopyEvidence, type PolicyVerdict } from "../policy/judge.js";
+import { applyRetention, type RetentionOutcome } from "../retention/apply.js";
+import { publishToDestination, type PublishResult } from "../publish/fanout.js";
+import { collectGarbage } from "../runtime/gc.js";
+import { copySnapshot, removeStaged, verifyInWorker, type SqliteFacts } from "../snapshot/take.js";
 
 export interface BackupOptions {
   db?: string;

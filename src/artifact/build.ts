@@ -1,9 +1,9 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
-import { HashingCounter } from "../adapters/streams.js";
-import type { BlobSource } from "../adapters/types.js";
-import { EXTENSION, type Codec, type CompressionAlgorithm } from "./compression.js";
+import { HashingCounter } from "../../adapters/streams.js";
+import type { BlobSource } from "../../adapters/types.js";
+import { EXTENSION, type Codec, type CompressionAlgorithm } from "./codecs.js";
 
 export interface Artifact {
   /** Staged artifact on local disk, shipped to every destination. */

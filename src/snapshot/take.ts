@@ -3,8 +3,8 @@ import { createHash } from "node:crypto";
 import { access, mkdir, rm } from "node:fs/promises";
 import { Worker } from "node:worker_threads";
 import path from "node:path";
-import { SnapshotError, VerificationError } from "./errors.js";
-import { compiledWorker } from "./workerScript.js";
+import { SnapshotError, VerificationError } from "../runtime/errors.js";
+import { compiledWorker } from "../runtime/workerScript.js";
 
 /** What the manifest records about the database inside a snapshot. */
 export interface SqliteFacts {

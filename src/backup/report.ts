@@ -1,7 +1,7 @@
-import type { BackupReport } from "./backup.js";
-import type { DestinationInventory } from "./inventory.js";
-import type { RetentionOutcome } from "./prune.js";
-import { formatBytes } from "./format.js";
+import type { BackupReport } from "./run.js";
+import type { DestinationInventory } from "../catalog/inventory.js";
+import type { RetentionOutcome } from "../retention/apply.js";
+import { formatBytes } from "../runtime/format.js";
 
 const EXIT_WORDS: Record<number, string> = { 0: "OK", 1: "FAILED", 2: "USAGE ERROR", 3: "DEGRADED" };
 

@@ -1,8 +1,8 @@
 import { Writable } from "node:stream";
 import { Worker } from "node:worker_threads";
 import { openFileDecoder, type FileDecoder } from "./chunkDecoders.js";
-import type { CompressionAlgorithm } from "./compression.js";
-import { compiledWorker } from "./workerScript.js";
+import type { CompressionAlgorithm } from "../../artifact/codecs.js";
+import { compiledWorker } from "../../runtime/workerScript.js";
 
 /** What the decode worker is given: how to decode, and the open file to write into. */
 export interface DecodeJob {

@@ -1,4 +1,4 @@
-import type { AuditDatabase, AuditReport } from "./audit.js";
+import type { AuditDatabase, AuditReport } from "../build.js";
 import {
   deepCheckText,
   formatUtc,
@@ -9,8 +9,8 @@ import {
   snapshotGroup,
   verdictWords,
   type SnapshotGroup,
-} from "./auditMarkdown.js";
-import { formatAge } from "./duration.js";
+} from "../markdown.js";
+import { formatAge } from "../../runtime/duration.js";
 
 /*
  * The audit report as ONE self-contained HTML5 file: inline CSS, inline SVG,

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
-import { verifySnapshot, type VerifyJob } from "./snapshot.js";
-import { VerificationError } from "./errors.js";
+import { verifySnapshot, type VerifyJob } from "./take.js";
+import { VerificationError } from "../runtime/errors.js";
 
 /**
  * Runs `verifySnapshot` off the main thread: integrity_check of a 1 GiB

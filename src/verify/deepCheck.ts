@@ -1,9 +1,9 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import path from "node:path";
-import type { StorageAdapter } from "../adapters/types.js";
-import type { CopyRecord } from "./inventory.js";
-import { CopyCheckError, fetchAndCheckCopy } from "./restoreCopy.js";
-import type { DeepCheck, VerificationLog } from "./verifications.js";
+import type { StorageAdapter } from "../../adapters/types.js";
+import type { CopyRecord } from "../catalog/inventory.js";
+import { CopyCheckError, fetchAndCheckCopy } from "../restore/fetch.js";
+import type { DeepCheck, VerificationLog } from "./ledger.js";
 
 /**
  * The full restore test of the newest complete copy of each database among

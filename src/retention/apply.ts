@@ -1,10 +1,10 @@
-import type { StorageAdapter } from "../adapters/types.js";
-import { describe } from "../adapters/wrap/withLogging.js";
-import type { RetentionPolicy } from "./config.js";
-import type { Duration } from "./duration.js";
-import { subtractDuration } from "./duration.js";
-import type { CopyRecord } from "./inventory.js";
-import { hasRules, planRetention } from "./retention.js";
+import type { StorageAdapter } from "../../adapters/types.js";
+import { describe } from "../../adapters/wrap/withLogging.js";
+import type { RetentionPolicy } from "../config/schema.js";
+import type { Duration } from "../runtime/duration.js";
+import { subtractDuration } from "../runtime/duration.js";
+import type { CopyRecord } from "../catalog/inventory.js";
+import { hasRules, planRetention } from "./plan.js";
 
 export interface RetentionOutcome {
   destination: string;

@@ -1,10 +1,10 @@
 import { rm } from "node:fs/promises";
-import { stagingDir, type Config } from "./config.js";
-import { closeAll, openDestinations, type RunDeps } from "./context.js";
-import { EXIT, type ExitCode } from "./exitCodes.js";
-import { databasesWithoutCompleteCopy, inventoryDestination, type CopyState } from "./inventory.js";
+import { stagingDir, type Config } from "../config/schema.js";
+import { closeAll, openDestinations, type RunDeps } from "../runtime/context.js";
+import { EXIT, type ExitCode } from "../runtime/exitCodes.js";
+import { databasesWithoutCompleteCopy, inventoryDestination, type CopyState } from "../catalog/inventory.js";
 import { allSettledOrThrow, deepCheckNewest, makeScratch } from "./deepCheck.js";
-import { VerificationLog, type DeepCheck } from "./verifications.js";
+import { VerificationLog, type DeepCheck } from "./ledger.js";
 
 export interface VerifiedCopy {
   db: string;

@@ -1,16 +1,16 @@
 import { constants as fsc } from "node:fs";
 import { access, chmod, chown, lstat, mkdir, open, readdir, readlink, realpath, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
-import { restorePriorityOf, type Config, type DestinationConfig } from "./config.js";
-import { closeAll, openDestinations, type RunDeps } from "./context.js";
-import { TriplicateError, UsageError } from "./errors.js";
-import { EXIT, type ExitCode } from "./exitCodes.js";
-import { inventoryDestination, type CopyRecord } from "./inventory.js";
-import { CopyCheckError, fetchAndCheckCopy, type CheckedCopy } from "./restoreCopy.js";
-import { isAlive } from "./lock.js";
+import { restorePriorityOf, type Config, type DestinationConfig } from "../config/schema.js";
+import { closeAll, openDestinations, type RunDeps } from "../runtime/context.js";
+import { TriplicateError, UsageError } from "../runtime/errors.js";
+import { EXIT, type ExitCode } from "../runtime/exitCodes.js";
+import { inventoryDestination, type CopyRecord } from "../catalog/inventory.js";
+import { CopyCheckError, fetchAndCheckCopy, type CheckedCopy } from "./fetch.js";
+import { isAlive } from "../runtime/lock.js";
 import type { Logger } from "pino";
-import { parseDuration, subtractDuration } from "./duration.js";
-import type { StorageAdapter } from "../adapters/types.js";
+import { parseDuration, subtractDuration } from "../runtime/duration.js";
+import type { StorageAdapter } from "../../adapters/types.js";
 
 export interface RestoreOptions {
   db: string;

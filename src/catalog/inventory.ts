@@ -1,10 +1,10 @@
 import pLimit from "p-limit";
-import type { ObjectInfo, StorageAdapter } from "../adapters/types.js";
-import { NotFoundError, TransientError } from "../adapters/errors.js";
-import { describe } from "../adapters/wrap/withLogging.js";
-import { parseKey, snapshotTime } from "./ids.js";
-import { parseManifest, type Manifest } from "./manifest.js";
-import { hashStream } from "../adapters/streams.js";
+import type { ObjectInfo, StorageAdapter } from "../../adapters/types.js";
+import { NotFoundError, TransientError } from "../../adapters/errors.js";
+import { describe } from "../../adapters/wrap/withLogging.js";
+import { parseKey, snapshotTime } from "../publish/ids.js";
+import { parseManifest, type Manifest } from "../publish/manifest.js";
+import { hashStream } from "../../adapters/streams.js";
 
 export type CopyState =
   | "complete" //            manifest present, artifact present with the manifest's size (and checksum, where the store gives one)

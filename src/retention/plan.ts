@@ -1,5 +1,5 @@
-import type { RetentionPolicy } from "./config.js";
-import { subtractDuration } from "./duration.js";
+import type { RetentionPolicy } from "../config/schema.js";
+import { subtractDuration } from "../runtime/duration.js";
 
 /** One snapshot a destination holds, as retention sees it. */
 export interface RetentionItem {

@@ -1,5 +1,5 @@
-import type { PolicyConfig } from "./config.js";
-import { durationMs, formatAge } from "./duration.js";
+import type { PolicyConfig } from "../config/schema.js";
+import { durationMs, formatAge } from "../runtime/duration.js";
 
 /** What one destination holds of one snapshot, as far as 3-2-1 is concerned. */
 export interface CopyEvidence {

@@ -1,14 +1,14 @@
 import { open, rm, type FileHandle } from "node:fs/promises";
 import type { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { StorageAdapter } from "../adapters/types.js";
-import { HashingCounter } from "../adapters/streams.js";
-import { codecFor } from "./compression.js";
-import type { Manifest } from "./manifest.js";
-import { DecodeToFile } from "./decodeToFile.js";
-import { FileTailHasher } from "./fileTailHasher.js";
-import { verifyInWorker } from "./snapshot.js";
-import { TriplicateError, VerificationError } from "./errors.js";
+import type { StorageAdapter } from "../../adapters/types.js";
+import { HashingCounter } from "../../adapters/streams.js";
+import { codecFor } from "../artifact/codecs.js";
+import type { Manifest } from "../publish/manifest.js";
+import { DecodeToFile } from "./decode/toFile.js";
+import { FileTailHasher } from "./decode/tailHasher.js";
+import { verifyInWorker } from "../snapshot/take.js";
+import { TriplicateError, VerificationError } from "../runtime/errors.js";
 
 /**
  * One check a copy failed, in words for the report ("artifact sha256 mismatch", ...).

@@ -1,6 +1,6 @@
-import type { AuditDatabase, AuditReport } from "./audit.js";
-import { durationMs, parseDuration } from "./duration.js";
-import type { DeepCheck } from "./verifications.js";
+import type { AuditDatabase, AuditReport } from "./build.js";
+import { durationMs, parseDuration } from "../runtime/duration.js";
+import type { DeepCheck } from "../verify/ledger.js";
 
 /*
  * The audit report as Markdown, for people and tickets. Pure: the same report

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { z } from "zod";
-import type { BlobSource } from "../adapters/types.js";
-import type { Artifact } from "./artifact.js";
-import type { SqliteFacts } from "./snapshot.js";
+import type { BlobSource } from "../../adapters/types.js";
+import type { Artifact } from "../artifact/build.js";
+import type { SqliteFacts } from "../snapshot/take.js";
 import { SNAPSHOT_ID } from "./ids.js";
 
 export const MANIFEST_FORMAT = 1;

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { openFileDecoder } from "./chunkDecoders.js";
-import type { DecodeJob, DecodeReply } from "./decodeToFile.js";
+import type { DecodeJob, DecodeReply } from "./toFile.js";
 
 /**
  * Worker side of `DecodeToFile`: decompresses the chunks the main thread

@@ -1,15 +1,15 @@
 import { rm } from "node:fs/promises";
-import { isOffsite, mediumOf, stagingDir, type Config, type DestinationConfig } from "./config.js";
-import { closeAll, openDestinations, type RunDeps } from "./context.js";
-import { formatAge } from "./duration.js";
-import { EXIT, type ExitCode } from "./exitCodes.js";
-import { inventoryDestination, type CopyRecord, type CopyState, type DestinationInventory } from "./inventory.js";
-import { judgePolicy, type CopyEvidence, type PolicyVerdict } from "./policy.js";
-import { describePolicy } from "./prune.js";
-import { planRetention } from "./retention.js";
-import { allSettledOrThrow, deepCheckNewest, makeScratch } from "./deepCheck.js";
-import { VerificationLog, type DeepCheck } from "./verifications.js";
-import type { StorageAdapter } from "../adapters/types.js";
+import { isOffsite, mediumOf, stagingDir, type Config, type DestinationConfig } from "../config/schema.js";
+import { closeAll, openDestinations, type RunDeps } from "../runtime/context.js";
+import { formatAge } from "../runtime/duration.js";
+import { EXIT, type ExitCode } from "../runtime/exitCodes.js";
+import { inventoryDestination, type CopyRecord, type CopyState, type DestinationInventory } from "../catalog/inventory.js";
+import { judgePolicy, type CopyEvidence, type PolicyVerdict } from "../policy/judge.js";
+import { describePolicy } from "../retention/apply.js";
+import { planRetention } from "../retention/plan.js";
+import { allSettledOrThrow, deepCheckNewest, makeScratch } from "../verify/deepCheck.js";
+import { VerificationLog, type DeepCheck } from "../verify/ledger.js";
+import type { StorageAdapter } from "../../adapters/types.js";
 
 /** Bump on any breaking change to the JSON; documented in README ("Audit JSON"). */
 export const AUDIT_SCHEMA = "triplicate.audit/v1";

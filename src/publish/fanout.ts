@@ -1,7 +1,7 @@
-import type { BlobSource, StorageAdapter } from "../adapters/types.js";
-import { AdapterError, ChecksumMismatchError } from "../adapters/errors.js";
-import { describe } from "../adapters/wrap/withLogging.js";
-import { readBackSha256 } from "./inventory.js";
+import type { BlobSource, StorageAdapter } from "../../adapters/types.js";
+import { AdapterError, ChecksumMismatchError } from "../../adapters/errors.js";
+import { describe } from "../../adapters/wrap/withLogging.js";
+import { readBackSha256 } from "../catalog/inventory.js";
 
 export type PublishStatus = "verified" | "failed" | "dry-run";
 

@@ -1,8 +1,8 @@
 import os from "node:os";
 import type { Logger } from "pino";
-import type { StorageAdapter } from "../adapters/types.js";
-import type { DestinationConfig } from "./config.js";
-import { randomHex } from "../adapters/streams.js";
+import type { StorageAdapter } from "../../adapters/types.js";
+import type { DestinationConfig } from "../config/schema.js";
+import { randomHex } from "../../adapters/streams.js";
 
 /**
  * Everything the core needs from the outside world, passed in: no module

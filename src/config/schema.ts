@@ -3,10 +3,10 @@ import path from "node:path";
 import os from "node:os";
 import { parseDocument } from "yaml";
 import { z } from "zod";
-import { ConfigError } from "./errors.js";
-import { parseDuration, type Duration } from "./duration.js";
-import { s3OptionsSchema, checkS3Options } from "../adapters/s3Options.js";
-import { sftpOptionsSchema, checkSftpOptions } from "../adapters/sftp.js";
+import { ConfigError } from "../runtime/errors.js";
+import { parseDuration, type Duration } from "../runtime/duration.js";
+import { s3OptionsSchema, checkS3Options } from "../../adapters/s3Options.js";
+import { sftpOptionsSchema, checkSftpOptions } from "../../adapters/sftp.js";
 
 /**
  * Names end up as folder names on every destination, so they are held to a
