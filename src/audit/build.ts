@@ -5,8 +5,7 @@ import { formatAge } from "../runtime/duration.js";
 import { EXIT, type ExitCode } from "../runtime/exitCodes.js";
 import { inventoryDestination, type CopyRecord, type CopyState, type DestinationInventory } from "../catalog/inventory.js";
 import { judgePolicy, type CopyEvidence, type PolicyVerdict } from "../policy/judge.js";
-import { describePolicy } from "../retention/apply.js";
-import { planRetention } from "../retention/plan.js";
+import { describePolicy, planForCopies } from "../retention/apply.js";
 import { allSettledOrThrow, deepCheckNewest, makeScratch } from "../verify/deepCheck.js";
 import { VerificationLog, type DeepCheck } from "../verify/ledger.js";
 import type { StorageAdapter } from "../../adapters/types.js";
@@ -176,14 +175,7 @@ export function buildAuditReport(
       .filter((m) => m.inv.reachable)
       .map(({ d, copies }) => {
         const complete = copies.filter((c) => c.state === "complete");
-        const plan = planRetention(
-          complete.map((c) => ({
-            snapshotId: c.snapshotId,
-            createdAt: c.createdAt,
-            protectedBecause: c.lockedUntil && c.lockedUntil > opts.now ? `under Object Lock until ${c.lockedUntil.toISOString()}` : undefined,
-          })),
-          d.retention,
-        );
+        const plan = planForCopies(complete, d.retention, opts.now);
         const overdue = plan.filter((p) => !p.keep).map((p) => p.snapshotId);
         if (overdue.length) findings.push(`${db.name}: ${d.name} holds ${overdue.length} snapshot(s) its retention would delete (run triplicate prune)`);
         return { destination: d.name, policy: describePolicy(d.retention), kept: plan.filter((p) => p.keep).map((p) => ({ snapshotId: p.snapshotId, reasons: p.reasons })), overdue, matchesPolicy: overdue.length === 0 };

@@ -15,7 +15,9 @@ import { judgePolicy, type CopyEvidence, type PolicyVerdict } from "../policy/ju
 import { applyRetention, type RetentionOutcome } from "../retention/apply.js";
 import { publishToDestination, type PublishResult } from "../publish/fanout.js";
 import { collectGarbage } from "../runtime/gc.js";
-import { copySnapshot, removeStaged, verifyInWorker, type SqliteFacts } from "../snapshot/take.js";
+import { copySnapshot } from "../snapshot/take.js";
+import { verifyInWorker, type SqliteFacts } from "../snapshot/checks.js";
+import { removeSqliteFiles } from "../runtime/sqliteFiles.js";
 
 export interface BackupOptions {
   db?: string;
@@ -125,7 +127,7 @@ async function backupOne(
     artifact = built.value;
     // Copy plus verification; compression overlaps with the latter and is reported under artifact.
     run.snapshot = { durationMs: copy.durationMs + checked.value.ms, facts: checked.value.facts };
-    await removeStaged(copy.path);
+    await removeSqliteFiles(copy.path);
     const artifactKey = keys.artifact(db.name, snapshotId, artifact.ext);
     run.artifact = {
       key: artifactKey, size: artifact.size, sha256: artifact.sha256, rawSize: artifact.rawSize, rawSha256: artifact.rawSha256,
@@ -140,7 +142,7 @@ async function backupOne(
     log.info({ snapshotId, rawBytes: artifact.rawSize, bytes: artifact.size, ms: run.snapshot.durationMs, ...memory() }, "snapshot verified and packed");
   } catch (err) {
     // Nothing was shipped, so nothing anywhere is deleted.
-    await removeStaged(snapshotFile);
+    await removeSqliteFiles(snapshotFile);
     await rm(artifactFile, { force: true });
     run.error = (err as Error).message;
     log.error({ err: { type: (err as Error).name, message: run.error } }, "snapshot failed; nothing shipped, nothing deleted");

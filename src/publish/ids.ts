@@ -5,8 +5,12 @@
 export const SNAPSHOT_ID = /^(\d{8}T\d{6}Z)-([0-9a-f]{8})$/;
 
 export function makeSnapshotId(at: Date, randomHex8: string): string {
-  const stamp = at.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
-  return `${stamp}-${randomHex8}`;
+  return `${compactUtc(at)}-${randomHex8}`;
+}
+
+/** `20261125T020000Z`: a UTC time to the second that sorts as text; also names set-aside files. */
+export function compactUtc(at: Date): string {
+  return at.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
 }
 
 /** The time encoded in an id, or null when `id` is not one of ours. */

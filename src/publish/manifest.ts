@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import { z } from "zod";
 import type { BlobSource } from "../../adapters/types.js";
 import type { Artifact } from "../artifact/build.js";
-import type { SqliteFacts } from "../snapshot/take.js";
+import type { SqliteFacts } from "../snapshot/checks.js";
 import { SNAPSHOT_ID } from "./ids.js";
 
 export const MANIFEST_FORMAT = 1;

@@ -1,4 +1,4 @@
-import { open, rm, type FileHandle } from "node:fs/promises";
+import { open, type FileHandle } from "node:fs/promises";
 import type { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { StorageAdapter } from "../../adapters/types.js";
@@ -7,7 +7,8 @@ import { codecFor } from "../artifact/codecs.js";
 import type { Manifest } from "../publish/manifest.js";
 import { DecodeToFile } from "./decode/toFile.js";
 import { FileTailHasher } from "./decode/tailHasher.js";
-import { verifyInWorker } from "../snapshot/take.js";
+import { verifyInWorker } from "../snapshot/checks.js";
+import { removeSqliteFiles } from "../runtime/sqliteFiles.js";
 import { TriplicateError, VerificationError } from "../runtime/errors.js";
 
 /**
@@ -104,7 +105,7 @@ export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manif
     await closeQuietly(sink, file);
     await rawHasher?.close();
     [sink, file] = [undefined, undefined];
-    await Promise.all(["", "-journal", "-wal", "-shm"].map((s) => rm(outFile + s, { force: true })));
+    await removeSqliteFiles(outFile);
     throw err;
   } finally {
     await closeQuietly(sink, file);

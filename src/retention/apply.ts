@@ -49,19 +49,7 @@ export async function applyRetention(
   };
   const mine = copies.filter((c) => c.db === db);
   const complete = mine.filter((c) => c.state === "complete");
-  const plan = planRetention(
-    complete.map((c) => ({
-      snapshotId: c.snapshotId,
-      createdAt: c.createdAt,
-      protectedBecause:
-        c.snapshotId === ctx.justWritten
-          ? "written by this run"
-          : c.lockedUntil && c.lockedUntil > ctx.now
-            ? `under Object Lock until ${c.lockedUntil.toISOString()}`
-            : undefined,
-    })),
-    policy,
-  );
+  const plan = planForCopies(complete, policy, ctx.now, ctx.justWritten);
   // A snapshot dated after "now" (a clock that stepped back, another host's clock) would stay
   // "newest" and steer retention; say so, so someone looks.
   for (const c of complete.filter((x) => x.createdAt > ctx.now)) {
@@ -108,6 +96,28 @@ export async function applyRetention(
     out.errors.push(`could not sweep temporary files: ${describe(err).message}`);
   }
   return out;
+}
+
+/**
+ * The retention plan for a destination's complete copies. A copy still under
+ * Object Lock (the store would refuse the delete anyway) or written by this
+ * very run is kept whatever the rules say; prune and the audit share this,
+ * so the audit's "overdue" is exactly what prune would delete.
+ */
+export function planForCopies(complete: CopyRecord[], policy: RetentionPolicy | undefined, now: Date, justWritten?: string): ReturnType<typeof planRetention> {
+  return planRetention(
+    complete.map((c) => ({
+      snapshotId: c.snapshotId,
+      createdAt: c.createdAt,
+      protectedBecause:
+        c.snapshotId === justWritten
+          ? "written by this run"
+          : c.lockedUntil && c.lockedUntil > now
+            ? `under Object Lock until ${c.lockedUntil.toISOString()}`
+            : undefined,
+    })),
+    policy,
+  );
 }
 
 export function describePolicy(policy: RetentionPolicy | undefined): string {

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from "node:worker_threads";
-import { verifySnapshot, type VerifyJob } from "./take.js";
+import { verifySnapshot, type VerifyJob } from "./checks.js";
 import { VerificationError } from "../runtime/errors.js";
 
 /**

@@ -7,7 +7,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildAuditReport, type AuditReport } from "../../src/audit/build.js";
 import { renderAuditHtml } from "../../src/audit/html/page.js";
-import { parseConfig } from "../../src/config/schema.js";
+import { parseConfig } from "../../src/config/load.js";
 import type { CopyRecord, CopyState, DestinationInventory } from "../../src/catalog/inventory.js";
 
 /*

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildAuditReport } from "../../src/audit/build.js";
-import { parseConfig } from "../../src/config/schema.js";
+import { parseConfig } from "../../src/config/load.js";
 import type { CopyRecord, DestinationInventory } from "../../src/catalog/inventory.js";
 
 const cfg = parseConfig(

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { buildAuditReport, type AuditReport } from "../../src/audit/build.js";
 import { escapeHtml, laneGaps, renderAuditHtml } from "../../src/audit/html/page.js";
 import { mdCell, renderAuditMarkdown } from "../../src/audit/markdown.js";
-import { parseConfig } from "../../src/config/schema.js";
+import { parseConfig } from "../../src/config/load.js";
 import type { CopyRecord, CopyState, DestinationInventory } from "../../src/catalog/inventory.js";
 
 /*

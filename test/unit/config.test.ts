@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../src/config/schema.js";
+import { parseConfig } from "../../src/config/load.js";
 import { ConfigError } from "../../src/runtime/errors.js";
 import { EXAMPLE_CONFIG } from "../../src/cli/init.js";
 import { parseDuration } from "../../src/runtime/duration.js";

@@ -28,7 +28,7 @@ describe("compiledWorker", () => {
   });
 
   it("the real builds have both workers: tsc's (tests) and the bundle's (the bin)", () => {
-    for (const [worker, module] of [["decodeWorker.js", "restore/decode/toFile.js"], ["snapshotWorker.js", "snapshot/take.js"]]) {
+    for (const [worker, module] of [["decodeWorker.js", "restore/decode/toFile.js"], ["snapshotWorker.js", "snapshot/checks.js"]]) {
       expect(compiledWorker(worker, pathToFileURL(path.resolve("dist/src", module)).href)).not.toBeNull();
       expect(compiledWorker(worker, pathToFileURL(path.resolve("dist/bin", "triplicate.js")).href)).not.toBeNull();
     }
