@@ -5,7 +5,7 @@ import { parseDocument } from "yaml";
 import { z } from "zod";
 import { ConfigError } from "./errors.js";
 import { parseDuration, type Duration } from "./duration.js";
-import { s3OptionsSchema, checkS3Options } from "../adapters/s3Options.js";
+import { s3OptionsSchema, checkS3Options } from "../adapters/s3/options.js";
 import { sftpOptionsSchema, checkSftpOptions } from "../adapters/sftp.js";
 
 /**

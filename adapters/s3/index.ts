@@ -5,7 +5,7 @@ import { stat as fsStat } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import pLimit from "p-limit";
 import type { TransformCallback } from "node:stream";
-import { credentialProblems, type S3Config } from "./s3Options.js";
+import { credentialProblems, type S3Config } from "./options.js";
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -26,7 +26,7 @@ import {
   type PutObjectCommandInput,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import type { AdapterDeps, BlobSource, ObjectInfo, StorageAdapter } from "./types.js";
+import type { AdapterDeps, BlobSource, ObjectInfo, StorageAdapter } from "../types.js";
 import {
   AdapterError,
   AuthError,
@@ -36,8 +36,8 @@ import {
   PermanentError,
   TransientError,
   assertSafeKey,
-} from "./errors.js";
-import { HashingCounter } from "./streams.js";
+} from "../errors.js";
+import { HashingCounter } from "../streams.js";
 
 // ---------------------------------------------------------------------------
 // Adapter
@@ -59,8 +59,8 @@ import { HashingCounter } from "./streams.js";
  * is sent as file-range parts, so no part is buffered in memory; see
  * putFileMultipart for how that path verifies the bytes.
  */
-export { s3OptionsSchema, checkS3Options, parseS3Config, type S3Config, type S3Tuning } from "./s3Options.js";
-import type { S3Tuning } from "./s3Options.js";
+export { s3OptionsSchema, checkS3Options, parseS3Config, type S3Config, type S3Tuning } from "./options.js";
+import type { S3Tuning } from "./options.js";
 
 export async function createS3Adapter(config: S3Config, deps: AdapterDeps, tuning: S3Tuning = {}): Promise<StorageAdapter> {
   const root = config.prefix ?? "";
