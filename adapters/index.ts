@@ -17,7 +17,7 @@ type Factory<C extends DestinationConfig> = (config: C, deps: AdapterDeps) => Pr
 export const adapterFactories: { [K in DestinationConfig["type"]]: Factory<Extract<DestinationConfig, { type: K }>> } = {
   local: (c, deps) => createLocalAdapter({ path: c.path }, deps),
   sftp: async (c, deps) => (await import("./sftp.js")).createSftpAdapter(c, deps),
-  s3: async (c, deps) => (await import("./s3.js")).createS3Adapter(c, deps, { socketIdleMs: c.stallSeconds * 1000 }),
+  s3: async (c, deps) => (await import("./s3/index.js")).createS3Adapter(c, deps, { socketIdleMs: c.stallSeconds * 1000 }),
 };
 
 export interface OpenOptions {

@@ -6,7 +6,7 @@ import path from "node:path";
 import os from "node:os";
 import { z } from "zod";
 import { parseDuration, type Duration } from "../runtime/duration.js";
-import { s3OptionsSchema, checkS3Options } from "../../adapters/s3Options.js";
+import { s3OptionsSchema, checkS3Options } from "../../adapters/s3/options.js";
 import { sftpOptionsSchema, checkSftpOptions } from "../../adapters/sftp.js";
 
 /**

@@ -12,7 +12,7 @@ import {
   S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { createS3Adapter, parseS3Config, type S3Tuning } from "../../adapters/s3.js";
+import { createS3Adapter, parseS3Config, type S3Tuning } from "../../adapters/s3/index.js";
 import { openAdapter } from "../../adapters/index.js";
 import type { DestinationConfig } from "../../src/config/schema.js";
 import type { BlobSource, StorageAdapter } from "../../adapters/types.js";
@@ -290,7 +290,7 @@ describe("s3 adapter credentials", () => {
       credentials: { accessKeyId: s.accessKeyId, secretAccessKey: "wrong" },
       requestChecksumCalculation: "WHEN_REQUIRED",
     });
-    const { mapS3Error } = await import("../../adapters/s3.js");
+    const { mapS3Error } = await import("../../adapters/s3/index.js");
     const err = await client
       .send(new ListMultipartUploadsCommand({ Bucket: s.bucket }))
       .then(() => undefined, (e: unknown) => mapS3Error(e, { adapter: "t", op: "list" }));
