@@ -4,7 +4,7 @@ import { createWriteStream } from "node:fs";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
-import type { AdapterDeps, BlobSource, ObjectInfo, StorageAdapter } from "./types.js";
+import type { AdapterDeps, BlobSource, ObjectInfo, StorageAdapter } from "../types.js";
 import {
   AdapterError,
   ChecksumMismatchError,
@@ -13,8 +13,8 @@ import {
   PermanentError,
   TransientError,
   assertSafeKey,
-} from "./errors.js";
-import { HashingCounter, randomHex } from "./streams.js";
+} from "../errors.js";
+import { HashingCounter, randomHex } from "../streams.js";
 
 export interface LocalConfig {
   /** Absolute or config-relative folder that holds `<db>/<snapshot>` files. */

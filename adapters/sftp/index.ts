@@ -36,7 +36,7 @@ import { pipeline } from "node:stream/promises";
 import type SftpClient from "ssh2-sftp-client";
 import type { Client as SshClient, SFTPWrapper, Stats } from "ssh2";
 import { z } from "zod";
-import type { AdapterDeps, BlobSource, ObjectInfo, StorageAdapter } from "./types.js";
+import type { AdapterDeps, BlobSource, ObjectInfo, StorageAdapter } from "../types.js";
 import {
   AdapterError,
   AuthError,
@@ -46,9 +46,9 @@ import {
   PermanentError,
   TransientError,
   assertSafeKey,
-} from "./errors.js";
-import { HashingCounter, hashStream, randomHex } from "./streams.js";
-import { fingerprintOf, knownHostMatches, loadHostKeyPin, parseKnownHosts } from "./sftpHostKeys.js";
+} from "../errors.js";
+import { HashingCounter, hashStream, randomHex } from "../streams.js";
+import { fingerprintOf, knownHostMatches, loadHostKeyPin, parseKnownHosts } from "./hostKeys.js";
 
 export { fingerprintOf, knownHostMatches, parseKnownHosts };
 
