@@ -6,7 +6,7 @@ import { z } from "zod";
 import { ConfigError } from "./errors.js";
 import { parseDuration, type Duration } from "./duration.js";
 import { s3OptionsSchema, checkS3Options } from "../adapters/s3Options.js";
-import { sftpOptionsSchema, checkSftpOptions } from "../adapters/sftp/index.js";
+import { sftpOptionsSchema, checkSftpOptions } from "../adapters/sftp/options.js";
 
 /**
  * Names end up as folder names on every destination, so they are held to a
