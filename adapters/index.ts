@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { DestinationConfig } from "../src/config/schema.js";
 import type { AdapterDeps, StorageAdapter } from "./types.js";
-import { createLocalAdapter } from "./local.js";
+import { createLocalAdapter } from "./local/index.js";
 import { withRetry, defaultRetry } from "./wrap/withRetry.js";
 import { withLimit } from "./wrap/withLimit.js";
 import { withLogging, describe } from "./wrap/withLogging.js";
@@ -16,7 +16,7 @@ type Factory<C extends DestinationConfig> = (config: C, deps: AdapterDeps) => Pr
  */
 export const adapterFactories: { [K in DestinationConfig["type"]]: Factory<Extract<DestinationConfig, { type: K }>> } = {
   local: (c, deps) => createLocalAdapter({ path: c.path }, deps),
-  sftp: async (c, deps) => (await import("./sftp.js")).createSftpAdapter(c, deps),
+  sftp: async (c, deps) => (await import("./sftp/index.js")).createSftpAdapter(c, deps),
   s3: async (c, deps) => (await import("./s3/index.js")).createS3Adapter(c, deps, { socketIdleMs: c.stallSeconds * 1000 }),
 };
 

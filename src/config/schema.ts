@@ -7,7 +7,7 @@ import os from "node:os";
 import { z } from "zod";
 import { parseDuration, type Duration } from "../runtime/duration.js";
 import { s3OptionsSchema, checkS3Options } from "../../adapters/s3/options.js";
-import { sftpOptionsSchema, checkSftpOptions } from "../../adapters/sftp.js";
+import { sftpOptionsSchema, checkSftpOptions } from "../../adapters/sftp/options.js";
 
 /**
  * Names end up as folder names on every destination, so they are held to a

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import pino from "pino";
-import { createLocalAdapter } from "../../adapters/local.js";
+import { createLocalAdapter } from "../../adapters/local/index.js";
 import { DestinationConfigError, NotFoundError } from "../../adapters/errors.js";
 import { describeAdapterContract } from "./contract.js";
 import { bufferSource, readAll } from "../helpers/blob.js";

@@ -16,7 +16,7 @@ import {
   knownHostMatches,
   parseSftpOptions,
   type SftpConfig,
-} from "../../adapters/sftp.js";
+} from "../../adapters/sftp/index.js";
 import {
   AuthError,
   ChecksumMismatchError,

@@ -5,7 +5,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { describe, it } from "vitest";
 import pino from "pino";
-import { createSftpAdapter, parseSftpOptions } from "../../adapters/sftp.js";
+import { createSftpAdapter, parseSftpOptions } from "../../adapters/sftp/index.js";
 import { describeAdapterContract } from "./contract.js";
 import { dockerEngineAnswers, noteSkipped } from "../helpers/docker.js";
 

