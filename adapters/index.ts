@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
-import type { DestinationConfig } from "../src/config/schema.js";
 import type { AdapterDeps, StorageAdapter } from "./types.js";
+import type { S3Config } from "./s3/options.js";
+import type { SftpConfig } from "./sftp/options.js";
 import { createLocalAdapter } from "./local/index.js";
 import { withRetry, defaultRetry } from "./wrap/withRetry.js";
 import { withLimit } from "./wrap/withLimit.js";
@@ -8,13 +9,29 @@ import { withLogging, describe } from "./wrap/withLogging.js";
 import { withDryRun } from "./wrap/withDryRun.js";
 import { withTimeout } from "./wrap/withTimeout.js";
 
-type Factory<C extends DestinationConfig> = (config: C, deps: AdapterDeps) => Promise<StorageAdapter>;
+/**
+ * What opening one destination takes: the store's own options plus the
+ * bounds the wrappers apply. src/config composes the YAML schema from these
+ * options (adapters/ never imports src/), and its destinations fit this type.
+ */
+export type DestinationSpec = WrapperSettings & ({ type: "local"; path: string } | ({ type: "sftp" } & SftpConfig) | ({ type: "s3" } & S3Config));
+
+export interface WrapperSettings {
+  name: string;
+  /** Upper bound for one operation; a download's bound covers opening it. */
+  timeoutSeconds: number;
+  /** A download that delivers no byte for this long fails (and is retried). */
+  stallSeconds: number;
+  retry?: { retries: number; minDelayMs: number; maxDelayMs: number };
+}
+
+type Factory<C extends DestinationSpec> = (config: C, deps: AdapterDeps) => Promise<StorageAdapter>;
 
 /**
  * Every destination kind, in one visible list. Network adapters load on
  * first use, so a run that only uses local folders never loads their SDKs.
  */
-export const adapterFactories: { [K in DestinationConfig["type"]]: Factory<Extract<DestinationConfig, { type: K }>> } = {
+export const adapterFactories: { [K in DestinationSpec["type"]]: Factory<Extract<DestinationSpec, { type: K }>> } = {
   local: (c, deps) => createLocalAdapter({ path: c.path }, deps),
   sftp: async (c, deps) => (await import("./sftp/index.js")).createSftpAdapter(c, deps),
   s3: async (c, deps) => (await import("./s3/index.js")).createS3Adapter(c, deps, { socketIdleMs: c.stallSeconds * 1000 }),
@@ -33,9 +50,9 @@ export interface OpenOptions {
  * composed: retry(logging(timeout(limit(raw)))). Retry is outermost, as in
  * restic, so every attempt is logged, timed out and takes its own slot.
  */
-export async function openAdapter(cfg: DestinationConfig, opts: OpenOptions): Promise<StorageAdapter> {
+export async function openAdapter(cfg: DestinationSpec, opts: OpenOptions): Promise<StorageAdapter> {
   const log = opts.logger.child({ destination: cfg.name });
-  const factory = adapterFactories[cfg.type] as Factory<DestinationConfig>;
+  const factory = adapterFactories[cfg.type] as Factory<DestinationSpec>;
   const raw = await factory(cfg, { logger: log, randomId: opts.randomId, createRoot: opts.createRoot });
   const retry = cfg.retry
     ? { retries: cfg.retry.retries, minTimeoutMs: cfg.retry.minDelayMs, maxTimeoutMs: cfg.retry.maxDelayMs }
