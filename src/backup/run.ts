@@ -1,23 +1,26 @@
+/**
+ * backup/: the nightly job. prepare.ts takes the snapshot and packs the
+ * artifact; this file ships it to every destination, applies retention and
+ * judges 3-2-1; report.ts prints what happened.
+ */
 import { rm } from "node:fs/promises";
-import path from "node:path";
 import type { StorageAdapter } from "../../adapters/types.js";
 import { isOffsite, mediumOf, stagingDir, type Config, type DatabaseConfig, type DestinationConfig } from "../config/schema.js";
-import { artifactSource, buildArtifact, type Artifact } from "../artifact/build.js";
-import { EXTENSION, resolveCodec } from "../artifact/codecs.js";
+import type { Logger } from "pino";
+import { artifactSource } from "../artifact/build.js";
+import { resolveCodec, type Codec } from "../artifact/codecs.js";
 import { closeAll, openDestinations, type RunDeps } from "../runtime/context.js";
 import { UsageError, TriplicateError } from "../runtime/errors.js";
 import { EXIT, worstExit, type ExitCode } from "../runtime/exitCodes.js";
 import { keys, makeSnapshotId } from "../publish/ids.js";
 import { inventoryDestination } from "../catalog/inventory.js";
 import { acquireRunLock } from "../runtime/lock.js";
-import { buildManifest, manifestSource, type Manifest } from "../publish/manifest.js";
+import { manifestSource } from "../publish/manifest.js";
 import { judgePolicy, type CopyEvidence, type PolicyVerdict } from "../policy/judge.js";
 import { applyRetention, type RetentionOutcome } from "../retention/apply.js";
 import { publishToDestination, type PublishResult } from "../publish/fanout.js";
-import { collectGarbage } from "../runtime/gc.js";
-import { copySnapshot } from "../snapshot/take.js";
-import { verifyInWorker, type SqliteFacts } from "../snapshot/checks.js";
-import { removeSqliteFiles } from "../runtime/sqliteFiles.js";
+import type { SqliteFacts } from "../snapshot/checks.js";
+import { memory, prepareSnapshot, type Prepared } from "./prepare.js";
 
 export interface BackupOptions {
   db?: string;
@@ -94,88 +97,79 @@ export async function runBackup(cfg: Config, opts: BackupOptions, deps: RunDeps)
 
 type OpenDestinations = Awaited<ReturnType<typeof openDestinations>>;
 
+/** One database: snapshot and pack it, ship it everywhere, judge 3-2-1 on what landed. */
 async function backupOne(
   db: DatabaseConfig,
   cfg: Config,
   opts: BackupOptions,
   deps: RunDeps,
   open: OpenDestinations,
-  codec: ReturnType<typeof resolveCodec>,
+  codec: Codec,
   staging: string,
 ): Promise<DatabaseRun> {
   const log = deps.logger.child({ db: db.name });
   const createdAt = deps.clock();
   const snapshotId = makeSnapshotId(createdAt, deps.randomHex(4));
   const run: DatabaseRun = { db: db.name, snapshotId, exitCode: EXIT.failed, destinations: [] };
-  const snapshotFile = path.join(staging, db.name, `${snapshotId}.sqlite`);
-  const artifactFile = `${snapshotFile}.${EXTENSION[codec.algorithm]}`;
-
-  let artifact: Artifact;
-  let manifestFor: (lockedUntil?: Date) => Manifest;
+  let prepared: Prepared;
   try {
-    log.info({ snapshotId, source: db.path }, "taking snapshot");
-    const copy = await copySnapshot(db.name, db.path, snapshotFile);
-    // Verification (integrity_check, foreign keys, row counts) runs in a worker while this
-    // thread compresses the same file; a failed check discards the artifact before anything ships.
-    const verifyStarted = performance.now();
-    const verified = verifyInWorker({ dbName: db.name, file: copy.path, expectedCounts: copy.sourceCounts, sourceJournalMode: copy.sourceJournalMode }).then(
-      (facts) => ({ facts, ms: Math.round(performance.now() - verifyStarted) }),
-    );
-    const [checked, built] = await Promise.allSettled([verified, buildArtifact(copy.path, artifactFile, codec)]);
-    if (checked.status === "rejected") throw checked.reason;
-    if (built.status === "rejected") throw built.reason;
-    artifact = built.value;
-    // Copy plus verification; compression overlaps with the latter and is reported under artifact.
-    run.snapshot = { durationMs: copy.durationMs + checked.value.ms, facts: checked.value.facts };
-    await removeSqliteFiles(copy.path);
-    const artifactKey = keys.artifact(db.name, snapshotId, artifact.ext);
-    run.artifact = {
-      key: artifactKey, size: artifact.size, sha256: artifact.sha256, rawSize: artifact.rawSize, rawSha256: artifact.rawSha256,
-      compression: artifact.compression, durationMs: artifact.durationMs,
-    };
-    const base = buildManifest({
-      toolVersion: deps.toolVersion, db: db.name, snapshotId, createdAt, host: deps.hostname, sourcePath: db.path,
-      facts: run.snapshot.facts, artifact, artifactKey, tags: opts.tags,
-    });
-    manifestFor = (lockedUntil) => (lockedUntil ? { ...base, lockedUntil: lockedUntil.toISOString() } : base);
-    collectGarbage();
-    log.info({ snapshotId, rawBytes: artifact.rawSize, bytes: artifact.size, ms: run.snapshot.durationMs, ...memory() }, "snapshot verified and packed");
+    prepared = await prepareSnapshot({ db, snapshotId, createdAt, codec, staging, tags: opts.tags, deps, log });
   } catch (err) {
     // Nothing was shipped, so nothing anywhere is deleted.
-    await removeSqliteFiles(snapshotFile);
-    await rm(artifactFile, { force: true });
     run.error = (err as Error).message;
     log.error({ err: { type: (err as Error).name, message: run.error } }, "snapshot failed; nothing shipped, nothing deleted");
     return run;
   }
-
+  run.snapshot = prepared.snapshot;
+  run.artifact = prepared.summary;
   try {
-    const item = {
-      artifactKey: run.artifact.key,
-      artifact: artifactSource(artifact),
-      manifestKey: keys.manifest(db.name, snapshotId),
-      manifest: (lockedUntil?: Date) => manifestSource(manifestFor(lockedUntil)),
-    };
-    run.destinations = await Promise.all(
-      [...open.values()].map(async ({ cfg: dest, adapter, error }): Promise<DestinationRun> => {
-        if (!adapter) {
-          return { destination: dest.name, type: dest.type, status: "failed", bytes: 0, durationMs: 0, mbPerSec: null, error: `unreachable: ${error}` };
-        }
-        const result = await publishToDestination(adapter, item, { dryRun: opts.dryRun });
-        const dr: DestinationRun = { destination: dest.name, type: dest.type, ...result };
-        if (result.status === "failed") {
-          log.error({ destination: dest.name, err: result.error }, `copy to ${dest.name} failed; its retention is skipped`);
-          return dr;
-        }
-        log.info({ destination: dest.name, ms: result.durationMs, mbPerSec: result.mbPerSec, ...memory() }, `copy on ${dest.name} ${result.status}`);
-        dr.retention = await retentionAfterCopy(adapter, dest, db.name, snapshotId, cfg, opts.dryRun, deps);
-        return dr;
-      }),
-    );
+    run.destinations = await shipEverywhere(prepared, { db: db.name, snapshotId, cfg, opts, deps, open, log });
   } finally {
-    await rm(artifactFile, { force: true });
+    await rm(prepared.artifactFile, { force: true });
   }
+  judgeRun(run, open, cfg, createdAt, deps, log);
+  return run;
+}
 
+interface ShipContext {
+  db: string;
+  snapshotId: string;
+  cfg: Config;
+  opts: BackupOptions;
+  deps: RunDeps;
+  open: OpenDestinations;
+  log: Logger;
+}
+
+/** The same artifact to every destination at once; each applies its retention once it holds the new copy. */
+async function shipEverywhere(prepared: Prepared, ctx: ShipContext): Promise<DestinationRun[]> {
+  const { db, snapshotId, cfg, opts, deps, log } = ctx;
+  const item = {
+    artifactKey: prepared.summary.key,
+    artifact: artifactSource(prepared.artifact),
+    manifestKey: keys.manifest(db, snapshotId),
+    manifest: (lockedUntil?: Date) => manifestSource(prepared.manifestFor(lockedUntil)),
+  };
+  return Promise.all(
+    [...ctx.open.values()].map(async ({ cfg: dest, adapter, error }): Promise<DestinationRun> => {
+      if (!adapter) {
+        return { destination: dest.name, type: dest.type, status: "failed", bytes: 0, durationMs: 0, mbPerSec: null, error: `unreachable: ${error}` };
+      }
+      const result = await publishToDestination(adapter, item, { dryRun: opts.dryRun });
+      const dr: DestinationRun = { destination: dest.name, type: dest.type, ...result };
+      if (result.status === "failed") {
+        log.error({ destination: dest.name, err: result.error }, `copy to ${dest.name} failed; its retention is skipped`);
+        return dr;
+      }
+      log.info({ destination: dest.name, ms: result.durationMs, mbPerSec: result.mbPerSec, ...memory() }, `copy on ${dest.name} ${result.status}`);
+      dr.retention = await retentionAfterCopy(adapter, dest, db, snapshotId, cfg, opts.dryRun, deps);
+      return dr;
+    }),
+  );
+}
+
+/** 3-2-1 on the copies that were verified, and the run's exit code. */
+function judgeRun(run: DatabaseRun, open: OpenDestinations, cfg: Config, createdAt: Date, deps: RunDeps, log: Logger): void {
   const evidence: CopyEvidence[] = run.destinations.map((d) => {
     const dest = open.get(d.destination)!.cfg;
     return {
@@ -198,7 +192,6 @@ async function backupOne(
   if (!run.policy.pass) {
     for (const r of run.policy.rules.filter((x) => !x.pass)) log.warn({ rule: r.rule }, `3-2-1 rule ${r.rule} ${r.reason}`);
   }
-  return run;
 }
 
 async function retentionAfterCopy(
@@ -220,10 +213,4 @@ async function retentionAfterCopy(
       errors: [`retention skipped: ${(err as Error).message}`],
     };
   }
-}
-
-/** Memory figures for the logs, so a run's footprint per phase is visible without a profiler. */
-function memory(): { rssMB: number; heapMB: number; buffersMB: number } {
-  const m = process.memoryUsage();
-  return { rssMB: Math.round(m.rss / 2 ** 20), heapMB: Math.round(m.heapUsed / 2 ** 20), buffersMB: Math.round(m.arrayBuffers / 2 ** 20) };
 }

@@ -61,77 +61,91 @@ export async function inventoryDestination(
     return { destination, adapterId: adapter.id, reachable: false, error: describe(err).message, copies: [] };
   }
   const byKey = new Map(objects.map((o) => [o.key, o]));
-  const groups = new Map<string, { db: string; snapshotId: string; manifest?: ObjectInfo; artifacts: ObjectInfo[] }>();
+  const limit = pLimit(Math.max(1, adapter.capabilities.maxConnections));
+  let copies: CopyRecord[];
+  try {
+    copies = await Promise.all(groupBySnapshot(objects).map((g) => limit(() => judgeCopy(adapter, destination, g, byKey))));
+  } catch (err) {
+    return { destination, adapterId: adapter.id, reachable: false, error: describe(err).message, copies: [] };
+  }
+  copies.sort((a, b) => a.db.localeCompare(b.db) || a.snapshotId.localeCompare(b.snapshotId));
+  return { destination, adapterId: adapter.id, reachable: true, copies };
+}
+
+interface SnapshotFiles {
+  db: string;
+  snapshotId: string;
+  manifest?: ObjectInfo;
+  artifacts: ObjectInfo[];
+}
+
+/** Our files in a listing, grouped per snapshot; anything not named like ours is never touched or listed. */
+function groupBySnapshot(objects: ObjectInfo[]): SnapshotFiles[] {
+  const groups = new Map<string, SnapshotFiles>();
   for (const o of objects) {
     const k = parseKey(o.key);
-    if (!k) continue; // not ours: never touched, never listed as a copy
+    if (!k) continue;
     const id = `${k.db}/${k.snapshotId}`;
     const g = groups.get(id) ?? { db: k.db, snapshotId: k.snapshotId, artifacts: [] };
     if (k.kind === "manifest") g.manifest = o;
     else g.artifacts.push(o);
     groups.set(id, g);
   }
+  return [...groups.values()];
+}
 
-  const limit = pLimit(Math.max(1, adapter.capabilities.maxConnections));
-  let copies: CopyRecord[];
-  try {
-    copies = await Promise.all(
-    [...groups.values()].map((g) =>
-      limit(async (): Promise<CopyRecord> => {
-        const base = { destination, db: g.db, snapshotId: g.snapshotId, createdAt: snapshotTime(g.snapshotId)! };
-        if (!g.manifest) {
-          const a = g.artifacts[0];
-          return { ...base, state: "orphan", artifactKey: a.key, artifactSize: a.size, modifiedAt: a.modifiedAt, detail: "artifact without a manifest (an interrupted upload)" };
-        }
-        let manifest: Manifest;
-        try {
-          manifest = await readManifest(adapter, g.manifest.key);
-        } catch (err) {
-          // A store that stopped answering is not a damaged copy: let the listing fail as unreachable.
-          if (err instanceof TransientError) throw err;
-          return { ...base, state: "bad-manifest", manifestKey: g.manifest.key, modifiedAt: g.manifest.modifiedAt, detail: describe(err).message };
-        }
-        // A manifest only speaks for its own folder: anything else (a copied folder, a hand edit)
-        // could make prune delete, or restore return, another database's bytes.
-        const expected = parseKey(manifest.artifact.key);
-        if (manifest.db !== g.db || manifest.snapshotId !== g.snapshotId || expected?.db !== g.db || expected.snapshotId !== g.snapshotId || expected.kind !== "artifact") {
-          return {
-            ...base, state: "bad-manifest", manifestKey: g.manifest.key, modifiedAt: g.manifest.modifiedAt,
-            detail: `manifest names ${manifest.db}/${manifest.snapshotId} and artifact ${manifest.artifact.key}, which is not its own folder and snapshot`,
-          };
-        }
-        const rec: CopyRecord = {
-          ...base,
-          createdAt: new Date(manifest.createdAt),
-          state: "complete",
-          manifest,
-          manifestKey: g.manifest.key,
-          artifactKey: manifest.artifact.key,
-          modifiedAt: g.manifest.modifiedAt,
-        };
-        let art = byKey.get(manifest.artifact.key);
-        if (art && adapter.capabilities.statAddsDetails) {
-          // S3 listings carry no lock dates or checksums; HEAD does.
-          art = await adapter.stat(art.key).catch((err) => (err instanceof NotFoundError ? undefined : art));
-        }
-        if (!art) return { ...rec, state: "missing-artifact", detail: `${manifest.artifact.key} is missing` };
-        rec.artifactSize = art.size;
-        rec.lockedUntil = art.lockedUntil;
-        if (art.size !== manifest.artifact.size) {
-          return { ...rec, state: "size-mismatch", detail: `artifact is ${art.size} bytes, manifest says ${manifest.artifact.size}` };
-        }
-        if (art.sha256 && art.sha256 !== manifest.artifact.sha256) {
-          return { ...rec, state: "checksum-mismatch", detail: `store reports sha256 ${art.sha256}, manifest says ${manifest.artifact.sha256}` };
-        }
-        return rec;
-      }),
-    ),
-  );
-  } catch (err) {
-    return { destination, adapterId: adapter.id, reachable: false, error: describe(err).message, copies: [] };
+/**
+ * The state of one snapshot's copy: its manifest read and held against the
+ * artifact beside it. Throws only when the store stopped answering, which
+ * makes the whole destination unreachable rather than this copy damaged.
+ */
+async function judgeCopy(adapter: StorageAdapter, destination: string, g: SnapshotFiles, byKey: Map<string, ObjectInfo>): Promise<CopyRecord> {
+  const base = { destination, db: g.db, snapshotId: g.snapshotId, createdAt: snapshotTime(g.snapshotId)! };
+  if (!g.manifest) {
+    const a = g.artifacts[0];
+    return { ...base, state: "orphan", artifactKey: a.key, artifactSize: a.size, modifiedAt: a.modifiedAt, detail: "artifact without a manifest (an interrupted upload)" };
   }
-  copies.sort((a, b) => a.db.localeCompare(b.db) || a.snapshotId.localeCompare(b.snapshotId));
-  return { destination, adapterId: adapter.id, reachable: true, copies };
+  let manifest: Manifest;
+  try {
+    manifest = await readManifest(adapter, g.manifest.key);
+  } catch (err) {
+    // A store that stopped answering is not a damaged copy: let the listing fail as unreachable.
+    if (err instanceof TransientError) throw err;
+    return { ...base, state: "bad-manifest", manifestKey: g.manifest.key, modifiedAt: g.manifest.modifiedAt, detail: describe(err).message };
+  }
+  // A manifest only speaks for its own folder: anything else (a copied folder, a hand edit)
+  // could make prune delete, or restore return, another database's bytes.
+  const expected = parseKey(manifest.artifact.key);
+  if (manifest.db !== g.db || manifest.snapshotId !== g.snapshotId || expected?.db !== g.db || expected.snapshotId !== g.snapshotId || expected.kind !== "artifact") {
+    return {
+      ...base, state: "bad-manifest", manifestKey: g.manifest.key, modifiedAt: g.manifest.modifiedAt,
+      detail: `manifest names ${manifest.db}/${manifest.snapshotId} and artifact ${manifest.artifact.key}, which is not its own folder and snapshot`,
+    };
+  }
+  const rec: CopyRecord = {
+    ...base,
+    createdAt: new Date(manifest.createdAt),
+    state: "complete",
+    manifest,
+    manifestKey: g.manifest.key,
+    artifactKey: manifest.artifact.key,
+    modifiedAt: g.manifest.modifiedAt,
+  };
+  let art = byKey.get(manifest.artifact.key);
+  if (art && adapter.capabilities.statAddsDetails) {
+    // S3 listings carry no lock dates or checksums; HEAD does.
+    art = await adapter.stat(art.key).catch((err) => (err instanceof NotFoundError ? undefined : art));
+  }
+  if (!art) return { ...rec, state: "missing-artifact", detail: `${manifest.artifact.key} is missing` };
+  rec.artifactSize = art.size;
+  rec.lockedUntil = art.lockedUntil;
+  if (art.size !== manifest.artifact.size) {
+    return { ...rec, state: "size-mismatch", detail: `artifact is ${art.size} bytes, manifest says ${manifest.artifact.size}` };
+  }
+  if (art.sha256 && art.sha256 !== manifest.artifact.sha256) {
+    return { ...rec, state: "checksum-mismatch", detail: `store reports sha256 ${art.sha256}, manifest says ${manifest.artifact.sha256}` };
+  }
+  return rec;
 }
 
 /** Reads an object back and hashes it: the proof a copy holds the bytes its manifest names. */

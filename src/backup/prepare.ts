@@ -1,0 +1,85 @@
+import { rm } from "node:fs/promises";
+import path from "node:path";
+import type { Logger } from "pino";
+import type { DatabaseConfig } from "../config/schema.js";
+import { buildArtifact, type Artifact } from "../artifact/build.js";
+import { EXTENSION, type Codec } from "../artifact/codecs.js";
+import { keys } from "../publish/ids.js";
+import { buildManifest, type Manifest } from "../publish/manifest.js";
+import type { RunDeps } from "../runtime/context.js";
+import { collectGarbage } from "../runtime/gc.js";
+import { removeSqliteFiles } from "../runtime/sqliteFiles.js";
+import { copySnapshot } from "../snapshot/take.js";
+import { verifyInWorker, type SqliteFacts } from "../snapshot/checks.js";
+
+export interface PrepareJob {
+  db: DatabaseConfig;
+  snapshotId: string;
+  createdAt: Date;
+  codec: Codec;
+  staging: string;
+  tags: string[];
+  deps: RunDeps;
+  log: Logger;
+}
+
+/** A verified snapshot, packed once into the artifact every destination receives. */
+export interface Prepared {
+  artifact: Artifact;
+  /** The staged artifact file; the caller removes it once every destination is done. */
+  artifactFile: string;
+  snapshot: { durationMs: number; facts: SqliteFacts };
+  summary: { key: string; size: number; sha256: string; rawSize: number; rawSha256: string; compression: string; durationMs: number };
+  /** The manifest, carrying the Object Lock date of the copy it describes where it has one. */
+  manifestFor: (lockedUntil?: Date) => Manifest;
+}
+
+/**
+ * Snapshot, check and pack one database. Throws when the snapshot or its
+ * checks fail, after removing everything it staged: a snapshot that failed
+ * verification is never shipped.
+ */
+export async function prepareSnapshot(job: PrepareJob): Promise<Prepared> {
+  const { db, snapshotId, createdAt, codec, deps, log } = job;
+  const snapshotFile = path.join(job.staging, db.name, `${snapshotId}.sqlite`);
+  const artifactFile = `${snapshotFile}.${EXTENSION[codec.algorithm]}`;
+  try {
+    log.info({ snapshotId, source: db.path }, "taking snapshot");
+    const copy = await copySnapshot(db.name, db.path, snapshotFile);
+    // Verification (integrity_check, foreign keys, row counts) runs in a worker while this
+    // thread compresses the same file; a failed check discards the artifact before anything ships.
+    const verifyStarted = performance.now();
+    const verified = verifyInWorker({ dbName: db.name, file: copy.path, expectedCounts: copy.sourceCounts, sourceJournalMode: copy.sourceJournalMode }).then(
+      (facts) => ({ facts, ms: Math.round(performance.now() - verifyStarted) }),
+    );
+    const [checked, built] = await Promise.allSettled([verified, buildArtifact(copy.path, artifactFile, codec)]);
+    if (checked.status === "rejected") throw checked.reason;
+    if (built.status === "rejected") throw built.reason;
+    const artifact = built.value;
+    // Copy plus verification; compression overlaps with the latter and is reported under artifact.
+    const snapshot = { durationMs: copy.durationMs + checked.value.ms, facts: checked.value.facts };
+    await removeSqliteFiles(copy.path);
+    const artifactKey = keys.artifact(db.name, snapshotId, artifact.ext);
+    const summary = {
+      key: artifactKey, size: artifact.size, sha256: artifact.sha256, rawSize: artifact.rawSize, rawSha256: artifact.rawSha256,
+      compression: artifact.compression, durationMs: artifact.durationMs,
+    };
+    const base = buildManifest({
+      toolVersion: deps.toolVersion, db: db.name, snapshotId, createdAt, host: deps.hostname, sourcePath: db.path,
+      facts: snapshot.facts, artifact, artifactKey, tags: job.tags,
+    });
+    collectGarbage();
+    log.info({ snapshotId, rawBytes: artifact.rawSize, bytes: artifact.size, ms: snapshot.durationMs, ...memory() }, "snapshot verified and packed");
+    return { artifact, artifactFile, snapshot, summary, manifestFor: (lockedUntil) => (lockedUntil ? { ...base, lockedUntil: lockedUntil.toISOString() } : base) };
+  } catch (err) {
+    await removeSqliteFiles(snapshotFile);
+    await rm(artifactFile, { force: true });
+    throw err;
+  }
+}
+
+/** Memory figures for the logs, so a run's footprint per phase is visible without a profiler. */
+export function memory(): { rssMB: number; heapMB: number; buffersMB: number } {
+  const m = process.memoryUsage();
+  return { rssMB: Math.round(m.rss / 2 ** 20), heapMB: Math.round(m.heapUsed / 2 ** 20), buffersMB: Math.round(m.arrayBuffers / 2 ** 20) };
+}
