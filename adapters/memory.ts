@@ -70,25 +70,8 @@ export function createMemoryAdapter(options: MemoryOptions = {}): MemoryAdapter 
   const now = options.now ?? (() => new Date());
   const statAddsDetails = options.statAddsDetails ?? false;
   const objects = new Map<string, Stored>();
-  const calls: MemoryCall[] = [];
-  const queued: { op?: CallOp; error?: Error }[] = [];
+  const { calls, failNext, enter } = callGate(id, options.fault);
   let closed = false;
-
-  /** Records the call and returns the fault it should suffer, if any. */
-  const enter = (call: MemoryCall, signal?: AbortSignal): BrokenDownload | undefined => {
-    calls.push(call);
-    signal?.throwIfAborted();
-    if (call.op !== "list" && call.op !== "sweepTemporary") assertSafeKey(call.key, { adapter: id, op: call.op });
-    const next = queued.findIndex((q) => q.op === undefined || q.op === call.op);
-    if (next >= 0) {
-      const [q] = queued.splice(next, 1);
-      throw q!.error ?? new TransientError("injected fault", { adapter: id, op: call.op, key: call.key });
-    }
-    const fault = options.fault?.(call);
-    if (fault instanceof Error) throw fault;
-    if (fault && call.op !== "get") throw new Error(`a BrokenDownload fault only applies to get, not ${call.op}`);
-    return fault;
-  };
 
   const find = (op: CallOp, key: string): Stored => {
     const found = objects.get(key);
@@ -103,28 +86,15 @@ export function createMemoryAdapter(options: MemoryOptions = {}): MemoryAdapter 
     id,
     capabilities: { maxConnections: options.maxConnections ?? 4, statAddsDetails },
     calls,
+    failNext,
     get closed() {
       return closed;
-    },
-    failNext(op, error) {
-      queued.push({ op, error });
     },
 
     async put(key: string, src: BlobSource, signal?: AbortSignal): Promise<ObjectInfo> {
       enter({ op: "put", key }, signal);
-      const bytes = await receive(src, signal).catch((err: unknown) => {
-        throw err instanceof AdapterError ? err : new PermanentError((err as Error)?.message ?? String(err), { adapter: id, op: "put", key, cause: err });
-      });
-      if (bytes.length !== src.size) {
-        throw new PermanentError(`wrote ${bytes.length} bytes, expected ${src.size}`, { adapter: id, op: "put", key });
-      }
-      const actual = createHash("sha256").update(bytes).digest("hex");
-      if (actual !== src.sha256) {
-        throw new ChecksumMismatchError(`source bytes hash to ${actual}, expected ${src.sha256}`, {
-          adapter: id, op: "put", key, expected: src.sha256, actual,
-        });
-      }
-      const info: ObjectInfo = { key, size: bytes.length, modifiedAt: now(), sha256: actual };
+      const { bytes, sha256 } = await receive(src, { adapter: id, op: "put", key }, signal);
+      const info: ObjectInfo = { key, size: bytes.length, modifiedAt: now(), sha256 };
       objects.set(key, { bytes, info });
       return statAddsDetails ? { ...info } : withoutSha(info);
     },
@@ -165,14 +135,58 @@ export function createMemoryAdapter(options: MemoryOptions = {}): MemoryAdapter 
   };
 }
 
-/** Every byte the source yields; a source that fails mid-way fails the put. */
-async function receive(src: BlobSource, signal?: AbortSignal): Promise<Buffer> {
+/**
+ * The call record and the faults asked for. Every method enters through
+ * `enter`, which records the call and throws its fault, or returns the
+ * BrokenDownload a get should suffer.
+ */
+function callGate(id: string, fault: MemoryOptions["fault"]) {
+  const calls: MemoryCall[] = [];
+  const queued: { op?: CallOp; error?: Error }[] = [];
+  return {
+    calls,
+    failNext(op?: CallOp, error?: Error): void {
+      queued.push({ op, error });
+    },
+    enter(call: MemoryCall, signal?: AbortSignal): BrokenDownload | undefined {
+      calls.push(call);
+      signal?.throwIfAborted();
+      if (call.op !== "list" && call.op !== "sweepTemporary") assertSafeKey(call.key, { adapter: id, op: call.op });
+      const next = queued.findIndex((q) => q.op === undefined || q.op === call.op);
+      if (next >= 0) {
+        const [q] = queued.splice(next, 1);
+        throw q!.error ?? new TransientError("injected fault", { adapter: id, op: call.op, key: call.key });
+      }
+      const chosen = fault?.(call);
+      if (chosen instanceof Error) throw chosen;
+      if (chosen && call.op !== "get") throw new Error(`a BrokenDownload fault only applies to get, not ${call.op}`);
+      return chosen;
+    },
+  };
+}
+
+/**
+ * Every byte the source yields, checked against its size and sha256 as the
+ * real adapters check before they commit. A source that fails mid-way fails
+ * the put.
+ */
+async function receive(src: BlobSource, ctx: { adapter: string; op: string; key: string }, signal?: AbortSignal): Promise<{ bytes: Buffer; sha256: string }> {
   const chunks: Buffer[] = [];
-  for await (const chunk of src.open()) {
-    signal?.throwIfAborted();
-    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  try {
+    for await (const chunk of src.open()) {
+      signal?.throwIfAborted();
+      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+    }
+  } catch (err) {
+    throw err instanceof AdapterError ? err : new PermanentError((err as Error)?.message ?? String(err), { ...ctx, cause: err });
   }
-  return Buffer.concat(chunks);
+  const bytes = Buffer.concat(chunks);
+  if (bytes.length !== src.size) throw new PermanentError(`wrote ${bytes.length} bytes, expected ${src.size}`, ctx);
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  if (sha256 !== src.sha256) {
+    throw new ChecksumMismatchError(`source bytes hash to ${sha256}, expected ${src.sha256}`, { ...ctx, expected: src.sha256, actual: sha256 });
+  }
+  return { bytes, sha256 };
 }
 
 /** The bytes from `from` on, in CHUNK pieces, broken off at `broken.at` when asked. */
