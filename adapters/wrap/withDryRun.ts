@@ -1,4 +1,5 @@
 import type { ObjectInfo, StorageAdapter } from "../types.js";
+import { forward } from "./forward.js";
 
 /**
  * `--dry-run` for free (restic's dryrun backend): reads pass through, writes
@@ -9,15 +10,11 @@ export function withDryRun(
   onWrite: (op: "put" | "delete" | "sweepTemporary", key: string) => void = () => undefined,
 ): StorageAdapter {
   return {
-    id: inner.id,
-    capabilities: inner.capabilities,
+    ...forward(inner),
     async put(key, src): Promise<ObjectInfo> {
       onWrite("put", key);
       return { key, size: src.size, modifiedAt: new Date(), sha256: src.sha256 };
     },
-    get: (key, signal, from) => inner.get(key, signal, from),
-    stat: (key, signal) => inner.stat(key, signal),
-    list: (prefix, signal) => inner.list(prefix, signal),
     async delete(key) {
       onWrite("delete", key);
     },
@@ -25,6 +22,5 @@ export function withDryRun(
       onWrite("sweepTemporary", prefix);
       return [];
     },
-    close: () => inner.close(),
   };
 }

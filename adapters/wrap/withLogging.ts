@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { StorageAdapter } from "../types.js";
+import { aroundEachCall } from "./forward.js";
 
 /**
  * Logs every operation with its duration through a child logger carrying
@@ -19,11 +20,9 @@ export function withLogging(inner: StorageAdapter, logger: Logger): StorageAdapt
     }
   };
   return {
-    id: inner.id,
-    capabilities: inner.capabilities,
+    ...aroundEachCall(inner, (op, key, signal, call) => timed(op, key, () => call(signal))),
     put: (key, src, signal) => timed("put", key, () => inner.put(key, src, signal), { bytes: src.size }),
-    get: (key, signal, from) => timed("get", key, () => inner.get(key, signal, from)),
-    stat: (key, signal) => timed("stat", key, () => inner.stat(key, signal)),
+    // Passed through as it streams (withRetry, outside, collects it whole); the line says how many went by.
     async *list(prefix, signal) {
       let n = 0;
       for await (const o of inner.list(prefix, signal)) {
@@ -32,9 +31,6 @@ export function withLogging(inner: StorageAdapter, logger: Logger): StorageAdapt
       }
       log.debug({ op: "list", prefix, count: n }, "list ok");
     },
-    delete: (key, signal) => timed("delete", key, () => inner.delete(key, signal)),
-    sweepTemporary: (prefix, olderThan, signal) => timed("sweepTemporary", prefix, () => inner.sweepTemporary(prefix, olderThan, signal)),
-    close: () => inner.close(),
   };
 }
 

@@ -1,9 +1,9 @@
 import pRetry from "p-retry";
 import { PassThrough, type Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { BlobSource, StorageAdapter } from "../types.js";
-import { collect } from "../streams.js";
+import type { StorageAdapter } from "../types.js";
 import { AdapterError, isRetryable } from "../errors.js";
+import { aroundEachCall } from "./forward.js";
 
 export interface RetryOptions {
   /** Attempts after the first one. */
@@ -37,23 +37,11 @@ export function withRetry(inner: StorageAdapter, opts: RetryOptions = defaultRet
     });
 
   return {
-    id: inner.id,
-    capabilities: inner.capabilities,
-    put: (key: string, src: BlobSource, signal?: AbortSignal) => run("put", key, () => inner.put(key, src, signal), signal),
+    ...aroundEachCall(inner, (op, key, signal, call) => run(op, key, () => call(signal), signal)),
     get: async (key, signal, from = 0) => {
       const open = (s: AbortSignal | undefined, at: number) => run("get", key, () => inner.get(key, s, at), s);
       return resuming(await open(signal, from), (s, at) => open(s, from + at), opts, key, signal);
     },
-    stat: (key, signal) => run("stat", key, () => inner.stat(key, signal), signal),
-    async *list(prefix, signal) {
-      // A listing is retried as a whole, so a drop half-way never yields duplicates.
-      const all = await run("list", prefix, () => collect(inner.list(prefix, signal)), signal);
-      yield* all;
-    },
-    delete: (key, signal) => run("delete", key, () => inner.delete(key, signal), signal),
-    sweepTemporary: (prefix, olderThan, signal) =>
-      run("sweepTemporary", prefix, () => inner.sweepTemporary(prefix, olderThan, signal), signal),
-    close: () => inner.close(),
   };
 }
 

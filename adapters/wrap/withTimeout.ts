@@ -1,7 +1,7 @@
 import { PassThrough, type Readable } from "node:stream";
 import type { StorageAdapter } from "../types.js";
 import { TransientError } from "../errors.js";
-import { collect } from "../streams.js";
+import { aroundEachCall } from "./forward.js";
 
 /**
  * Bounds each operation: the adapter gets an AbortSignal that fires after
@@ -28,9 +28,7 @@ export function withTimeout(inner: StorageAdapter, ms: number, stallMs = 120_000
     });
   };
   return {
-    id: inner.id,
-    capabilities: inner.capabilities,
-    put: (key, src, signal) => bounded("put", key, signal, (s) => inner.put(key, src, s)),
+    ...aroundEachCall(inner, bounded),
     get: async (key, signal, from) => {
       // The deadline covers opening the download, not reading it: a 50 GiB restore over a slow
       // link may take hours, and stall detection is what catches a download that stops. So the
@@ -49,14 +47,6 @@ export function withTimeout(inner: StorageAdapter, ms: number, stallMs = 120_000
       }
       return watchForStalls(stream, stallMs, inner.id, key);
     },
-    stat: (key, signal) => bounded("stat", key, signal, (s) => inner.stat(key, s)),
-    async *list(prefix, signal) {
-      const items = await bounded("list", prefix, signal, (s) => collect(inner.list(prefix, s)));
-      yield* items;
-    },
-    delete: (key, signal) => bounded("delete", key, signal, (s) => inner.delete(key, s)),
-    sweepTemporary: (prefix, olderThan, signal) => bounded("sweepTemporary", prefix, signal, (s) => inner.sweepTemporary(prefix, olderThan, s)),
-    close: () => inner.close(),
   };
 }
 
