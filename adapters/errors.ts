@@ -98,3 +98,9 @@ export function assertSafeKey(key: string, ctx: { adapter: string; op: string })
     });
   }
 }
+
+/** Error summary for logs: class and message only (messages never carry secrets). */
+export function describeError(err: unknown): { type: string; message: string; code?: string } {
+  if (err instanceof Error) return { type: err.name, message: err.message, code: (err as { code?: string }).code };
+  return { type: typeof err, message: String(err) };
+}

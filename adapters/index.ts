@@ -5,7 +5,8 @@ import type { SftpConfig } from "./sftp/options.js";
 import { createLocalAdapter } from "./local/index.js";
 import { withRetry, defaultRetry } from "./wrap/withRetry.js";
 import { withLimit } from "./wrap/withLimit.js";
-import { withLogging, describe } from "./wrap/withLogging.js";
+import { withLogging } from "./wrap/withLogging.js";
+import { describeError } from "./errors.js";
 import { withDryRun } from "./wrap/withDryRun.js";
 import { withTimeout } from "./wrap/withTimeout.js";
 
@@ -59,7 +60,7 @@ export async function openAdapter(cfg: DestinationSpec, opts: OpenOptions): Prom
     : defaultRetry;
   let adapter: StorageAdapter = withRetry(withLogging(withTimeout(withLimit(raw), cfg.timeoutSeconds * 1000, cfg.stallSeconds * 1000), log), {
     ...retry,
-    onRetry: ({ op, key, attempt, error }) => log.warn({ op, key, attempt, err: describe(error) }, `${op} failed, retrying`),
+    onRetry: ({ op, key, attempt, error }) => log.warn({ op, key, attempt, err: describeError(error) }, `${op} failed, retrying`),
   });
   if (opts.dryRun) adapter = withDryRun(adapter, (op, key) => log.info({ op, key }, `dry run: would ${op} ${key}`));
   return adapter;

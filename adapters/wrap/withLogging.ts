@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { StorageAdapter } from "../types.js";
 import { aroundEachCall } from "./forward.js";
+import { describeError } from "../errors.js";
 
 /**
  * Logs every operation with its duration through a child logger carrying
@@ -15,7 +16,7 @@ export function withLogging(inner: StorageAdapter, logger: Logger): StorageAdapt
       log.debug({ op, key, ms: Math.round(performance.now() - started), ...extra }, `${op} ok`);
       return result;
     } catch (err) {
-      log.debug({ op, key, ms: Math.round(performance.now() - started), err: describe(err) }, `${op} failed`);
+      log.debug({ op, key, ms: Math.round(performance.now() - started), err: describeError(err) }, `${op} failed`);
       throw err;
     }
   };
@@ -32,10 +33,4 @@ export function withLogging(inner: StorageAdapter, logger: Logger): StorageAdapt
       log.debug({ op: "list", prefix, count: n }, "list ok");
     },
   };
-}
-
-/** Error summary for logs: class and message only (messages never carry secrets). */
-export function describe(err: unknown): { type: string; message: string; code?: string } {
-  if (err instanceof Error) return { type: err.name, message: err.message, code: (err as { code?: string }).code };
-  return { type: typeof err, message: String(err) };
 }

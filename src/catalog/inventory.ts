@@ -1,7 +1,6 @@
 import pLimit from "p-limit";
 import type { ObjectInfo, StorageAdapter } from "../../adapters/types.js";
-import { NotFoundError, TransientError } from "../../adapters/errors.js";
-import { describe } from "../../adapters/wrap/withLogging.js";
+import { NotFoundError, TransientError, describeError } from "../../adapters/errors.js";
 import { parseKey, snapshotTime } from "../publish/ids.js";
 import { parseManifest, type Manifest } from "../publish/manifest.js";
 import { hashStream } from "../../adapters/streams.js";
@@ -58,7 +57,7 @@ export async function inventoryDestination(
       for await (const o of adapter.list(prefix)) objects.push(o);
     }
   } catch (err) {
-    return { destination, adapterId: adapter.id, reachable: false, error: describe(err).message, copies: [] };
+    return { destination, adapterId: adapter.id, reachable: false, error: describeError(err).message, copies: [] };
   }
   const byKey = new Map(objects.map((o) => [o.key, o]));
   const limit = pLimit(Math.max(1, adapter.capabilities.maxConnections));
@@ -66,7 +65,7 @@ export async function inventoryDestination(
   try {
     copies = await Promise.all(groupBySnapshot(objects).map((g) => limit(() => judgeCopy(adapter, destination, g, byKey))));
   } catch (err) {
-    return { destination, adapterId: adapter.id, reachable: false, error: describe(err).message, copies: [] };
+    return { destination, adapterId: adapter.id, reachable: false, error: describeError(err).message, copies: [] };
   }
   copies.sort((a, b) => a.db.localeCompare(b.db) || a.snapshotId.localeCompare(b.snapshotId));
   return { destination, adapterId: adapter.id, reachable: true, copies };
@@ -111,7 +110,7 @@ async function judgeCopy(adapter: StorageAdapter, destination: string, g: Snapsh
   } catch (err) {
     // A store that stopped answering is not a damaged copy: let the listing fail as unreachable.
     if (err instanceof TransientError) throw err;
-    return { ...base, state: "bad-manifest", manifestKey: g.manifest.key, modifiedAt: g.manifest.modifiedAt, detail: describe(err).message };
+    return { ...base, state: "bad-manifest", manifestKey: g.manifest.key, modifiedAt: g.manifest.modifiedAt, detail: describeError(err).message };
   }
   // A manifest only speaks for its own folder: anything else (a copied folder, a hand edit)
   // could make prune delete, or restore return, another database's bytes.

@@ -1,6 +1,5 @@
 import type { BlobSource, StorageAdapter } from "../../adapters/types.js";
-import { AdapterError, ChecksumMismatchError } from "../../adapters/errors.js";
-import { describe } from "../../adapters/wrap/withLogging.js";
+import { AdapterError, ChecksumMismatchError, describeError } from "../../adapters/errors.js";
 import { readBackSha256 } from "../catalog/inventory.js";
 
 export type PublishStatus = "verified" | "failed" | "dry-run";
@@ -69,7 +68,7 @@ export async function publishToDestination(adapter: StorageAdapter, item: Publis
       durationMs: elapsed(),
       mbPerSec: null,
       verificationFailed: err instanceof ChecksumMismatchError,
-      error: describe(err).message,
+      error: describeError(err).message,
       errorCode: err instanceof AdapterError ? err.code : undefined,
     };
   }

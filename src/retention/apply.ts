@@ -1,5 +1,5 @@
+import { describeError } from "../../adapters/errors.js";
 import type { StorageAdapter } from "../../adapters/types.js";
-import { describe } from "../../adapters/wrap/withLogging.js";
 import type { RetentionPolicy } from "../config/schema.js";
 import type { Duration } from "../runtime/duration.js";
 import { subtractDuration } from "../runtime/duration.js";
@@ -67,7 +67,7 @@ export async function applyRetention(
       if (!ctx.dryRun) for (const k of keys) await adapter.delete(k);
       out.deleted.push({ snapshotId: d.snapshotId, keys });
     } catch (err) {
-      out.errors.push(`could not delete ${d.snapshotId}: ${describe(err).message}`);
+      out.errors.push(`could not delete ${d.snapshotId}: ${describeError(err).message}`);
     }
   }
   for (const c of mine) {
@@ -83,7 +83,7 @@ export async function applyRetention(
         if (!ctx.dryRun) await adapter.delete(c.artifactKey!);
         out.orphansDeleted.push(c.artifactKey!);
       } catch (err) {
-        out.errors.push(`could not delete leftover ${c.artifactKey}: ${describe(err).message}`);
+        out.errors.push(`could not delete leftover ${c.artifactKey}: ${describeError(err).message}`);
       }
     } else {
       out.orphansWaiting.push(c.artifactKey!);
@@ -93,7 +93,7 @@ export async function applyRetention(
     // Temp files carry the real write time, so this compares with the wall clock, not an injected one.
     if (!ctx.dryRun) out.temporarySwept = await adapter.sweepTemporary(`${db}/`, subtractDuration(new Date(), ctx.leftoverGrace));
   } catch (err) {
-    out.errors.push(`could not sweep temporary files: ${describe(err).message}`);
+    out.errors.push(`could not sweep temporary files: ${describeError(err).message}`);
   }
   return out;
 }
