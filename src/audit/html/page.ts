@@ -9,7 +9,7 @@ import {
   snapshotGroup,
   verdictWords,
   type SnapshotGroup,
-} from "../markdown.js";
+} from "../words.js";
 import { formatAge } from "../../runtime/duration.js";
 
 /*
