@@ -11,130 +11,12 @@ import { badge, escapeHtml as esc, tableHtml, td, timeTag } from "./elements.js"
 import { CSS } from "./style.js";
 import { renderTimeline } from "./timeline.js";
 
-/** Retention's reasons, shorter for a table: "daily snapshot" → "daily", lock dates readable. */
-function shortReason(reason: string): string {
-  const lock = /^under Object Lock until (\S+)$/.exec(reason);
-  if (lock) return `locked until ${formatUtc(lock[1]).slice(0, 10)}`;
-  return reason.replace(/ snapshot$/, "");
-}
-
-function copyStateBadge(state: string): string {
-  if (state === "complete") return badge("ok", state);
-  if (state === "absent" || state === "unreachable" || state === "orphan") return badge("warn", state);
-  return badge("bad", state);
-}
-
-function renderDatabase(report: AuditReport, db: AuditDatabase, index: number): string {
-  const at = report.generatedAt;
-  const o: string[] = [];
-  o.push(`<section class="database" data-db="${esc(db.db)}">`);
-  o.push(`<h2>Database <code>${esc(db.db)}</code> ${db.policy.pass ? badge("ok", "policy met") : badge("bad", "policy NOT met")}</h2>`);
-
-  const fresh = freshnessOf(report, db);
-  const freshBadge = fresh.ok === true ? badge("ok", "fresh") : fresh.ok === false ? badge("bad", "stale") : "";
-  o.push(
-    db.latest
-      ? `<p class="latest-line"><strong>Latest snapshot:</strong> <code>${esc(db.latest.snapshotId)}</code>, created ${timeTag(db.latest.createdAt)}: ${esc(fresh.text)} ${freshBadge}</p>`
-      : `<p class="latest-line"><strong>Latest snapshot:</strong> none: ${esc(fresh.text)} ${freshBadge}</p>`,
-  );
-
-  o.push(`<figure class="history">`);
-  o.push(`<figcaption>History of <code>${esc(db.db)}</code> on every destination, oldest snapshot to ${esc(formatUtc(at))}. Hover a mark for details.</figcaption>`);
-  o.push(renderTimeline(report, db, index));
-  o.push(`</figure>`);
-
-  o.push(`<h3>3-2-1 rules</h3>`);
-  o.push(
-    tableHtml(
-      "rules",
-      ["Rule", "Required", "Actual", "Result", "Reason"],
-      db.policy.rules.map((r) => ({
-        cls: r.pass ? "pass" : "fail",
-        cells: [`<strong>${esc(r.rule)}</strong>`, esc(r.required), esc(r.actual), r.pass ? badge("ok", "pass") : badge("bad", "FAIL"), td("reason", esc(r.reason))],
-      })),
-    ),
-  );
-
-  o.push(`<h3>Copies of the latest snapshot${db.latest ? ` <code>${esc(db.latest.snapshotId)}</code>` : ""}</h3>`);
-  o.push(
-    tableHtml(
-      "copies",
-      ["Destination", "State", "Verified", "Locked until", "Last deep check", "Detail"],
-      db.latestCopies.map((c) => ({
-        cls: c.verified ? "pass" : "fail",
-        cells: [
-          esc(c.destination),
-          copyStateBadge(c.state),
-          c.verified ? badge("ok", "yes") : badge("bad", "no"),
-          c.lockedUntil ? timeTag(c.lockedUntil, lockText(c.lockedUntil, at)) : `<span class="none">not locked</span>`,
-          c.lastDeepCheck ? (c.lastDeepCheck.ok ? esc(deepCheckText(c.lastDeepCheck)) : `<strong>${esc(deepCheckText(c.lastDeepCheck))}</strong>`) : "never",
-          td("detail", esc(c.detail)),
-        ],
-      })),
-    ),
-  );
-
-  o.push(`<h3>Retention coverage</h3>`);
-  if (db.retention.length === 0) o.push(`<p class="none">No reachable destination to judge retention on.</p>`);
-  else
-    o.push(
-      tableHtml(
-        "retention",
-        ["Destination", "Policy", "Kept, and why", "Overdue", "Status"],
-        db.retention.map((r) => ({
-          cls: r.matchesPolicy ? "pass" : "fail",
-          cells: [
-            esc(r.destination),
-            esc(r.policy),
-            r.kept.length === 0
-              ? "nothing (no complete copy)"
-              : `<details open><summary>${r.kept.length} snapshot${r.kept.length === 1 ? "" : "s"}</summary><ul class="kept">${r.kept
-                  .map((k) => `<li><code>${esc(k.snapshotId)}</code> <span class="reasons">${esc(k.reasons.map(shortReason).join(" · "))}</span></li>`)
-                  .join("")}</ul></details>`,
-            r.overdue.length === 0 ? "none" : `<ul class="ids">${r.overdue.map((id) => `<li><code>${esc(id)}</code></li>`).join("")}</ul>`,
-            r.matchesPolicy ? badge("ok", "matches policy") : `${badge("warn", `${r.overdue.length} overdue`)}<br><span class="none">run triplicate prune</span>`,
-          ],
-        })),
-      ),
-    );
-  const unreachable = db.history.filter((h) => !h.reachable).map((h) => h.destination);
-  if (unreachable.length) o.push(`<p class="none">Not judged (unreachable): ${unreachable.map(esc).join(", ")}.</p>`);
-
-  o.push(`<h3>Damaged copies</h3>`);
-  if (db.damaged.length === 0) o.push(`<p class="none">None.</p>`);
-  else
-    o.push(
-      tableHtml(
-        "damaged",
-        ["Destination", "Snapshot", "State", "Detail"],
-        db.damaged.map((d) => ({ cells: [esc(d.destination), `<code>${esc(d.snapshotId)}</code>`, badge("bad", d.state), td("detail", esc(d.detail))] })),
-      ),
-    );
-
-  o.push(`<h3>Orphans <span class="none">(artifacts without a manifest)</span></h3>`);
-  if (db.orphans.length === 0) o.push(`<p class="none">None.</p>`);
-  else o.push(tableHtml("orphans", ["Destination", "Key"], db.orphans.map((x) => ({ cells: [esc(x.destination), `<code>${esc(x.key)}</code>`] }))));
-
-  o.push(`</section>`);
-  return o.join("\n");
-}
-
 export function renderAuditHtml(report: AuditReport): string {
   const at = report.generatedAt;
   const words = verdictWords(report.verdict);
   const unreachable = report.destinations.filter((d) => !d.reachable).length;
   const o: string[] = [];
-  o.push(`<!DOCTYPE html>`);
-  o.push(`<html lang="en">`);
-  o.push(`<head>`);
-  o.push(`<meta charset="utf-8">`);
-  o.push(`<meta name="viewport" content="width=device-width, initial-scale=1">`);
-  // Nothing in this file may load anything: no scripts, no fonts, no images from anywhere.
-  o.push(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`);
-  o.push(`<meta name="generator" content="${esc(`triplicate ${report.toolVersion}`)}">`);
-  o.push(`<title>${esc(`Triplicate audit: ${words} (${formatUtc(at)})`)}</title>`);
-  o.push(`<style>${CSS}</style>`);
-  o.push(`</head>`);
+  o.push(...htmlHead(report));
   o.push(`<body>`);
   o.push(`<header>`);
   o.push(`<h1>Triplicate compliance audit</h1>`);
@@ -165,24 +47,7 @@ export function renderAuditHtml(report: AuditReport): string {
   else o.push(`<ul class="findings">\n${report.findings.map((f) => `<li>${esc(f)}</li>`).join("\n")}\n</ul>`);
 
   o.push(`<h2>Destinations</h2>`);
-  o.push(
-    tableHtml(
-      "destinations",
-      ["Destination", "Type", "Medium", "Offsite", "Reachable", "Retention policy", ["Snapshots", "num"]],
-      report.destinations.map((d) => ({
-        cls: d.reachable ? "pass" : "fail",
-        cells: [
-          `<strong>${esc(d.name)}</strong>`,
-          td("nowrap", esc(d.type)),
-          td("nowrap", esc(d.medium)),
-          d.offsite ? "yes" : "no",
-          d.reachable ? badge("ok", "yes") : td("detail", `${badge("bad", "unreachable")} ${esc(d.error ?? "unknown error")}`),
-          esc(d.retention),
-          td("num", d.reachable ? esc(d.snapshots) : `<span class="none">unknown</span>`),
-        ],
-      })),
-    ),
-  );
+  o.push(destinationsTable(report));
 
   report.databases.forEach((db, i) => o.push(renderDatabase(report, db, i)));
 
@@ -190,4 +55,161 @@ export function renderAuditHtml(report: AuditReport): string {
   o.push(`</body>`);
   o.push(`</html>`);
   return `${o.join("\n")}\n`;
+}
+
+function htmlHead(report: AuditReport): string[] {
+  const title = `Triplicate audit: ${verdictWords(report.verdict)} (${formatUtc(report.generatedAt)})`;
+  return [
+    `<!DOCTYPE html>`,
+    `<html lang="en">`,
+    `<head>`,
+    `<meta charset="utf-8">`,
+    `<meta name="viewport" content="width=device-width, initial-scale=1">`,
+    // Nothing in this file may load anything: no scripts, no fonts, no images from anywhere.
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`,
+    `<meta name="generator" content="${esc(`triplicate ${report.toolVersion}`)}">`,
+    `<title>${esc(title)}</title>`,
+    `<style>${CSS}</style>`,
+    `</head>`,
+  ];
+}
+
+function destinationsTable(report: AuditReport): string {
+  return tableHtml(
+    "destinations",
+    ["Destination", "Type", "Medium", "Offsite", "Reachable", "Retention policy", ["Snapshots", "num"]],
+    report.destinations.map((d) => ({
+      cls: d.reachable ? "pass" : "fail",
+      cells: [
+        `<strong>${esc(d.name)}</strong>`,
+        td("nowrap", esc(d.type)),
+        td("nowrap", esc(d.medium)),
+        d.offsite ? "yes" : "no",
+        d.reachable ? badge("ok", "yes") : td("detail", `${badge("bad", "unreachable")} ${esc(d.error ?? "unknown error")}`),
+        esc(d.retention),
+        td("num", d.reachable ? esc(d.snapshots) : `<span class="none">unknown</span>`),
+      ],
+    })),
+  );
+}
+
+// ---------------------------------------------------------------- one database
+
+function renderDatabase(report: AuditReport, db: AuditDatabase, index: number): string {
+  const o: string[] = [];
+  o.push(`<section class="database" data-db="${esc(db.db)}">`);
+  o.push(`<h2>Database <code>${esc(db.db)}</code> ${db.policy.pass ? badge("ok", "policy met") : badge("bad", "policy NOT met")}</h2>`);
+  o.push(latestLine(report, db));
+
+  o.push(`<figure class="history">`);
+  o.push(`<figcaption>History of <code>${esc(db.db)}</code> on every destination, oldest snapshot to ${esc(formatUtc(report.generatedAt))}. Hover a mark for details.</figcaption>`);
+  o.push(renderTimeline(report, db, index));
+  o.push(`</figure>`);
+
+  o.push(`<h3>3-2-1 rules</h3>`);
+  o.push(rulesTable(db));
+  o.push(`<h3>Copies of the latest snapshot${db.latest ? ` <code>${esc(db.latest.snapshotId)}</code>` : ""}</h3>`);
+  o.push(copiesTable(db, report.generatedAt));
+  o.push(...retentionSection(db));
+  o.push(...damagedSection(db));
+  o.push(...orphansSection(db));
+  o.push(`</section>`);
+  return o.join("\n");
+}
+
+function latestLine(report: AuditReport, db: AuditDatabase): string {
+  const fresh = freshnessOf(report, db);
+  const freshBadge = fresh.ok === true ? badge("ok", "fresh") : fresh.ok === false ? badge("bad", "stale") : "";
+  return db.latest
+    ? `<p class="latest-line"><strong>Latest snapshot:</strong> <code>${esc(db.latest.snapshotId)}</code>, created ${timeTag(db.latest.createdAt)}: ${esc(fresh.text)} ${freshBadge}</p>`
+    : `<p class="latest-line"><strong>Latest snapshot:</strong> none: ${esc(fresh.text)} ${freshBadge}</p>`;
+}
+
+function rulesTable(db: AuditDatabase): string {
+  return tableHtml(
+    "rules",
+    ["Rule", "Required", "Actual", "Result", "Reason"],
+    db.policy.rules.map((r) => ({
+      cls: r.pass ? "pass" : "fail",
+      cells: [`<strong>${esc(r.rule)}</strong>`, esc(r.required), esc(r.actual), r.pass ? badge("ok", "pass") : badge("bad", "FAIL"), td("reason", esc(r.reason))],
+    })),
+  );
+}
+
+function copiesTable(db: AuditDatabase, at: string): string {
+  return tableHtml(
+    "copies",
+    ["Destination", "State", "Verified", "Locked until", "Last deep check", "Detail"],
+    db.latestCopies.map((c) => ({
+      cls: c.verified ? "pass" : "fail",
+      cells: [
+        esc(c.destination),
+        copyStateBadge(c.state),
+        c.verified ? badge("ok", "yes") : badge("bad", "no"),
+        c.lockedUntil ? timeTag(c.lockedUntil, lockText(c.lockedUntil, at)) : `<span class="none">not locked</span>`,
+        c.lastDeepCheck ? (c.lastDeepCheck.ok ? esc(deepCheckText(c.lastDeepCheck)) : `<strong>${esc(deepCheckText(c.lastDeepCheck))}</strong>`) : "never",
+        td("detail", esc(c.detail)),
+      ],
+    })),
+  );
+}
+
+function copyStateBadge(state: string): string {
+  if (state === "complete") return badge("ok", state);
+  if (state === "absent" || state === "unreachable" || state === "orphan") return badge("warn", state);
+  return badge("bad", state);
+}
+
+function retentionSection(db: AuditDatabase): string[] {
+  const o = [`<h3>Retention coverage</h3>`];
+  if (db.retention.length === 0) o.push(`<p class="none">No reachable destination to judge retention on.</p>`);
+  else
+    o.push(
+      tableHtml(
+        "retention",
+        ["Destination", "Policy", "Kept, and why", "Overdue", "Status"],
+        db.retention.map((r) => ({
+          cls: r.matchesPolicy ? "pass" : "fail",
+          cells: [
+            esc(r.destination),
+            esc(r.policy),
+            r.kept.length === 0
+              ? "nothing (no complete copy)"
+              : `<details open><summary>${r.kept.length} snapshot${r.kept.length === 1 ? "" : "s"}</summary><ul class="kept">${r.kept
+                  .map((k) => `<li><code>${esc(k.snapshotId)}</code> <span class="reasons">${esc(k.reasons.map(shortReason).join(" · "))}</span></li>`)
+                  .join("")}</ul></details>`,
+            r.overdue.length === 0 ? "none" : `<ul class="ids">${r.overdue.map((id) => `<li><code>${esc(id)}</code></li>`).join("")}</ul>`,
+            r.matchesPolicy ? badge("ok", "matches policy") : `${badge("warn", `${r.overdue.length} overdue`)}<br><span class="none">run triplicate prune</span>`,
+          ],
+        })),
+      ),
+    );
+  const unreachable = db.history.filter((h) => !h.reachable).map((h) => h.destination);
+  if (unreachable.length) o.push(`<p class="none">Not judged (unreachable): ${unreachable.map(esc).join(", ")}.</p>`);
+  return o;
+}
+
+/** Retention's reasons, shorter for a table: "daily snapshot" → "daily", lock dates readable. */
+function shortReason(reason: string): string {
+  const lock = /^under Object Lock until (\S+)$/.exec(reason);
+  if (lock) return `locked until ${formatUtc(lock[1]).slice(0, 10)}`;
+  return reason.replace(/ snapshot$/, "");
+}
+
+function damagedSection(db: AuditDatabase): string[] {
+  if (db.damaged.length === 0) return [`<h3>Damaged copies</h3>`, `<p class="none">None.</p>`];
+  return [
+    `<h3>Damaged copies</h3>`,
+    tableHtml(
+      "damaged",
+      ["Destination", "Snapshot", "State", "Detail"],
+      db.damaged.map((d) => ({ cells: [esc(d.destination), `<code>${esc(d.snapshotId)}</code>`, badge("bad", d.state), td("detail", esc(d.detail))] })),
+    ),
+  ];
+}
+
+function orphansSection(db: AuditDatabase): string[] {
+  const heading = `<h3>Orphans <span class="none">(artifacts without a manifest)</span></h3>`;
+  if (db.orphans.length === 0) return [heading, `<p class="none">None.</p>`];
+  return [heading, tableHtml("orphans", ["Destination", "Key"], db.orphans.map((x) => ({ cells: [esc(x.destination), `<code>${esc(x.key)}</code>`] })))];
 }
