@@ -75,18 +75,8 @@ export function renderAuditMarkdown(report: AuditReport): string {
 
 function renderDatabase(report: AuditReport, db: AuditDatabase): string[] {
   const out: string[] = [];
-  const at = report.generatedAt;
   out.push(`## Database ${code(db.db)}: ${db.policy.pass ? "✅ policy met" : "❌ policy NOT met"}`, "");
-
-  const fresh = freshnessOf(report, db);
-  if (db.latest) {
-    const age = fresh.ok === false ? `**${fresh.text}**` : fresh.text;
-    out.push(`**Latest snapshot:** ${code(db.latest.snapshotId)}, created ${formatUtc(db.latest.createdAt)}, ${age}.`);
-  } else {
-    out.push(`**Latest snapshot:** none: ${fresh.text}.`);
-  }
-  out.push("");
-
+  out.push(latestLine(report, db), "");
   out.push("### 3-2-1 rules", "");
   out.push(
     ...table(
@@ -95,9 +85,24 @@ function renderDatabase(report: AuditReport, db: AuditDatabase): string[] {
     ),
   );
   out.push("");
+  out.push(...copiesSection(db, report.generatedAt), "");
+  out.push(...retentionSection(db), "");
+  out.push(...damagedSection(db), "");
+  out.push(...orphansSection(db), "");
+  return out;
+}
 
-  out.push(db.latest ? `### Copies of the latest snapshot (${code(db.latest.snapshotId)})` : "### Copies of the latest snapshot", "");
-  out.push(
+function latestLine(report: AuditReport, db: AuditDatabase): string {
+  const fresh = freshnessOf(report, db);
+  if (!db.latest) return `**Latest snapshot:** none: ${fresh.text}.`;
+  const age = fresh.ok === false ? `**${fresh.text}**` : fresh.text;
+  return `**Latest snapshot:** ${code(db.latest.snapshotId)}, created ${formatUtc(db.latest.createdAt)}, ${age}.`;
+}
+
+function copiesSection(db: AuditDatabase, at: string): string[] {
+  return [
+    db.latest ? `### Copies of the latest snapshot (${code(db.latest.snapshotId)})` : "### Copies of the latest snapshot",
+    "",
     ...table(
       ["Destination", "State", "Verified", "Locked until", "Last deep check", "Detail"],
       db.latestCopies.map((c) => [
@@ -109,10 +114,11 @@ function renderDatabase(report: AuditReport, db: AuditDatabase): string[] {
         mdCell(c.detail),
       ]),
     ),
-  );
-  out.push("");
+  ];
+}
 
-  out.push("### Retention coverage", "");
+function retentionSection(db: AuditDatabase): string[] {
+  const out = ["### Retention coverage", ""];
   const unreachable = db.history.filter((h) => !h.reachable).map((h) => h.destination);
   if (db.retention.length === 0) out.push("No reachable destination to judge retention on.");
   else {
@@ -128,36 +134,41 @@ function renderDatabase(report: AuditReport, db: AuditDatabase): string[] {
         ]),
       ),
     );
-    for (const r of db.retention) {
-      out.push("", `#### ${mdText(r.destination)} (${mdText(r.policy)})`, "");
-      if (r.kept.length === 0) out.push("Keeps nothing: it holds no complete copy.");
-      else {
-        out.push(`Kept (${r.kept.length}):`, "");
-        for (const k of r.kept) out.push(`- ${code(k.snapshotId)}: ${mdText(k.reasons.join(", "))}`);
-      }
-      if (r.overdue.length) {
-        out.push("", `Overdue (${r.overdue.length}), which retention would delete:`, "");
-        for (const id of r.overdue) out.push(`- ${code(id)}`);
-      }
-    }
+    for (const r of db.retention) out.push(...retentionDetail(r));
   }
   if (unreachable.length) out.push("", `Not judged (unreachable): ${unreachable.map(mdText).join(", ")}.`);
-  out.push("");
-
-  out.push("### Damaged copies", "");
-  if (db.damaged.length === 0) out.push("None.");
-  else
-    out.push(
-      ...table(
-        ["Destination", "Snapshot", "State", "Detail"],
-        db.damaged.map((d) => [mdCell(d.destination), code(d.snapshotId), mdCell(d.state), mdCell(d.detail)]),
-      ),
-    );
-  out.push("");
-
-  out.push("### Orphans (artifacts without a manifest)", "");
-  if (db.orphans.length === 0) out.push("None.");
-  else out.push(...table(["Destination", "Key"], db.orphans.map((o) => [mdCell(o.destination), code(o.key)])));
-  out.push("");
   return out;
+}
+
+/** One destination's kept snapshots with their reasons, and the overdue ones. */
+function retentionDetail(r: AuditDatabase["retention"][number]): string[] {
+  const out = ["", `#### ${mdText(r.destination)} (${mdText(r.policy)})`, ""];
+  if (r.kept.length === 0) out.push("Keeps nothing: it holds no complete copy.");
+  else {
+    out.push(`Kept (${r.kept.length}):`, "");
+    for (const k of r.kept) out.push(`- ${code(k.snapshotId)}: ${mdText(k.reasons.join(", "))}`);
+  }
+  if (r.overdue.length) {
+    out.push("", `Overdue (${r.overdue.length}), which retention would delete:`, "");
+    for (const id of r.overdue) out.push(`- ${code(id)}`);
+  }
+  return out;
+}
+
+function damagedSection(db: AuditDatabase): string[] {
+  if (db.damaged.length === 0) return ["### Damaged copies", "", "None."];
+  return [
+    "### Damaged copies",
+    "",
+    ...table(
+      ["Destination", "Snapshot", "State", "Detail"],
+      db.damaged.map((d) => [mdCell(d.destination), code(d.snapshotId), mdCell(d.state), mdCell(d.detail)]),
+    ),
+  ];
+}
+
+function orphansSection(db: AuditDatabase): string[] {
+  const heading = ["### Orphans (artifacts without a manifest)", ""];
+  if (db.orphans.length === 0) return [...heading, "None."];
+  return [...heading, ...table(["Destination", "Key"], db.orphans.map((o) => [mdCell(o.destination), code(o.key)]))];
 }
