@@ -1,3 +1,8 @@
+/**
+ * audit/: the compliance report, from the destinations themselves. This file
+ * builds it (runAudit, buildAuditReport); markdown.ts and html/ render it, in
+ * the words of words.ts.
+ */
 import { rm } from "node:fs/promises";
 import { isOffsite, mediumOf, stagingDir, type Config, type DestinationConfig } from "../config/schema.js";
 import { closeAll, openDestinations, type RunDeps } from "../runtime/context.js";
@@ -124,91 +129,28 @@ async function deepCheckLatest(
   }
 }
 
+type BuildOptions = { now: Date; deep: boolean; toolVersion: string; history?: VerificationLog };
+
+/** One database's copies on one destination, next to that destination's config and inventory. */
+interface Holding {
+  d: DestinationConfig;
+  inv: DestinationInventory;
+  copies: CopyRecord[];
+}
+
 /** Pure: the verdicts from inventories. Unit-tested with inventories built in memory. */
 export function buildAuditReport(
   cfg: Config,
   inventories: { cfg: DestinationConfig; inv: DestinationInventory }[],
-  opts: { now: Date; deep: boolean; toolVersion: string; history?: VerificationLog },
+  opts: BuildOptions,
 ): AuditReport {
   const findings: string[] = [];
   for (const { cfg: d, inv } of inventories) if (!inv.reachable) findings.push(`destination ${d.name} is unreachable: ${inv.error ?? "unknown error"}`);
 
-  const databases = cfg.databases.map((db): AuditDatabase => {
-    const mine = inventories.map(({ cfg: d, inv }) => ({ d, inv, copies: inv.copies.filter((c) => c.db === db.name) }));
-    // The latest snapshot is the newest one with at least one complete copy: a newer one that is
-    // damaged everywhere protects nothing (it is listed under damaged), so freshness and 3-2-1 are
-    // judged on what could really be restored. Only when nothing is complete, the newest with a manifest.
-    const withManifest = mine.flatMap((m) => m.copies.filter((c) => c.state !== "orphan"));
-    const newestFirst = [...withManifest].sort((a, b) => b.snapshotId.localeCompare(a.snapshotId));
-    const latestCopy = newestFirst.find((c) => c.state === "complete") ?? newestFirst[0];
-    const latestId = latestCopy?.snapshotId;
-
-    const latestCopies: AuditDatabase["latestCopies"] = mine.map(({ d, inv, copies }) => {
-      if (!inv.reachable) return { destination: d.name, state: "unreachable", verified: false, detail: inv.error };
-      const c = latestId ? copies.find((x) => x.snapshotId === latestId) : undefined;
-      if (!c) return { destination: d.name, state: "absent", verified: false, detail: latestId ? `does not hold ${latestId}` : "holds no snapshot" };
-      const deep = opts.history?.get(d.name, db.name, c.snapshotId);
-      return {
-        destination: d.name,
-        state: c.state,
-        verified: c.state === "complete" && deep?.ok !== false,
-        lockedUntil: c.lockedUntil?.toISOString(),
-        detail: c.state === "complete" ? (deep?.ok === false ? `deep check failed: ${deep.reason}` : undefined) : c.detail,
-        lastDeepCheck: deep,
-      };
-    });
-    const evidence: CopyEvidence[] = latestCopies.map((lc, i) => ({
-      destination: lc.destination,
-      medium: mediumOf(mine[i].d),
-      offsite: isOffsite(mine[i].d),
-      verified: lc.verified,
-      lockedUntil: lc.lockedUntil ? new Date(lc.lockedUntil) : undefined,
-      verificationFailed: ["size-mismatch", "checksum-mismatch", "missing-artifact", "bad-manifest"].includes(lc.state) || lc.lastDeepCheck?.ok === false,
-      problem: lc.verified ? undefined : `${lc.state}${lc.detail ? `: ${lc.detail}` : ""}`,
-    }));
-    const policy = judgePolicy(evidence, cfg.policy, { snapshotCreatedAt: latestCopy ? latestCopy.createdAt : null, now: opts.now });
-    // One short line per failing rule; the full reasons are in the rules table.
-    for (const r of policy.rules.filter((x) => !x.pass)) findings.push(`${db.name}: ${r.rule} rule not met (${r.actual}, required ${r.required})`);
-    if (!latestCopy) findings.push(`${db.name}: no snapshot on any reachable destination`);
-
-    const retention = mine
-      .filter((m) => m.inv.reachable)
-      .map(({ d, copies }) => {
-        const complete = copies.filter((c) => c.state === "complete");
-        const plan = planForCopies(complete, d.retention, opts.now);
-        const overdue = plan.filter((p) => !p.keep).map((p) => p.snapshotId);
-        if (overdue.length) findings.push(`${db.name}: ${d.name} holds ${overdue.length} snapshot(s) its retention would delete (run triplicate prune)`);
-        return { destination: d.name, policy: describePolicy(d.retention), kept: plan.filter((p) => p.keep).map((p) => ({ snapshotId: p.snapshotId, reasons: p.reasons })), overdue, matchesPolicy: overdue.length === 0 };
-      });
-
-    const damaged = mine.flatMap(({ d, copies }) =>
-      copies.filter((c) => c.state !== "complete" && c.state !== "orphan").map((c) => ({ destination: d.name, snapshotId: c.snapshotId, state: c.state, detail: c.detail })),
-    );
-    for (const x of damaged) findings.push(`${db.name}: ${x.destination} holds a damaged copy of ${x.snapshotId} (${x.state})`);
-    const orphans = mine.flatMap(({ d, copies }) => copies.filter((c) => c.state === "orphan").map((c) => ({ destination: d.name, key: c.artifactKey! })));
-
-    return {
-      db: db.name,
-      latest: latestCopy
-        ? {
-            snapshotId: latestCopy.snapshotId,
-            createdAt: latestCopy.createdAt.toISOString(),
-            ageMs: opts.now.getTime() - latestCopy.createdAt.getTime(),
-            age: formatAge(opts.now.getTime() - latestCopy.createdAt.getTime()),
-          }
-        : undefined,
-      policy,
-      latestCopies,
-      retention,
-      damaged,
-      orphans,
-      history: mine.map(({ d, inv, copies }) => ({
-        destination: d.name,
-        reachable: inv.reachable,
-        snapshots: copies.map((c: CopyRecord) => ({ snapshotId: c.snapshotId, createdAt: c.createdAt.toISOString(), state: c.state, lockedUntil: c.lockedUntil?.toISOString() })),
-      })),
-    };
-  });
+  const databases = cfg.databases.map((db) =>
+    auditDatabase(db.name, inventories.map(({ cfg: d, inv }) => ({ d, inv, copies: inv.copies.filter((c) => c.db === db.name) })), cfg, opts),
+  );
+  for (const db of databases) findings.push(...databaseFindings(db));
 
   const reachable = inventories.filter((i) => i.inv.reachable).length;
   const verdict = reachable === 0 ? "could-not-audit" : findings.length === 0 ? "compliant" : "not-compliant";
@@ -230,4 +172,100 @@ export function buildAuditReport(
     })),
     databases,
   };
+}
+
+function auditDatabase(name: string, mine: Holding[], cfg: Config, opts: BuildOptions): AuditDatabase {
+  const latestCopy = latestOf(mine);
+  const latestCopies = latestCopiesOf(mine, name, latestCopy?.snapshotId, opts.history);
+  const policy = judgePolicy(evidenceOf(latestCopies, mine), cfg.policy, { snapshotCreatedAt: latestCopy ? latestCopy.createdAt : null, now: opts.now });
+  return {
+    db: name,
+    latest: latestCopy
+      ? {
+          snapshotId: latestCopy.snapshotId,
+          createdAt: latestCopy.createdAt.toISOString(),
+          ageMs: opts.now.getTime() - latestCopy.createdAt.getTime(),
+          age: formatAge(opts.now.getTime() - latestCopy.createdAt.getTime()),
+        }
+      : undefined,
+    policy,
+    latestCopies,
+    retention: retentionOf(mine, opts.now),
+    damaged: mine.flatMap(({ d, copies }) =>
+      copies.filter((c) => c.state !== "complete" && c.state !== "orphan").map((c) => ({ destination: d.name, snapshotId: c.snapshotId, state: c.state, detail: c.detail })),
+    ),
+    orphans: mine.flatMap(({ d, copies }) => copies.filter((c) => c.state === "orphan").map((c) => ({ destination: d.name, key: c.artifactKey! }))),
+    history: mine.map(({ d, inv, copies }) => ({
+      destination: d.name,
+      reachable: inv.reachable,
+      snapshots: copies.map((c: CopyRecord) => ({ snapshotId: c.snapshotId, createdAt: c.createdAt.toISOString(), state: c.state, lockedUntil: c.lockedUntil?.toISOString() })),
+    })),
+  };
+}
+
+/**
+ * The latest snapshot is the newest one with at least one complete copy: a newer one that is
+ * damaged everywhere protects nothing (it is listed under damaged), so freshness and 3-2-1 are
+ * judged on what could really be restored. Only when nothing is complete, the newest with a manifest.
+ */
+function latestOf(mine: Holding[]): CopyRecord | undefined {
+  const withManifest = mine.flatMap((m) => m.copies.filter((c) => c.state !== "orphan"));
+  const newestFirst = [...withManifest].sort((a, b) => b.snapshotId.localeCompare(a.snapshotId));
+  return newestFirst.find((c) => c.state === "complete") ?? newestFirst[0];
+}
+
+/** Each destination's copy of the latest snapshot, with its last deep check. */
+function latestCopiesOf(mine: Holding[], db: string, latestId: string | undefined, history: VerificationLog | undefined): AuditDatabase["latestCopies"] {
+  return mine.map(({ d, inv, copies }) => {
+    if (!inv.reachable) return { destination: d.name, state: "unreachable", verified: false, detail: inv.error };
+    const c = latestId ? copies.find((x) => x.snapshotId === latestId) : undefined;
+    if (!c) return { destination: d.name, state: "absent", verified: false, detail: latestId ? `does not hold ${latestId}` : "holds no snapshot" };
+    const deep = history?.get(d.name, db, c.snapshotId);
+    return {
+      destination: d.name,
+      state: c.state,
+      verified: c.state === "complete" && deep?.ok !== false,
+      lockedUntil: c.lockedUntil?.toISOString(),
+      detail: c.state === "complete" ? (deep?.ok === false ? `deep check failed: ${deep.reason}` : undefined) : c.detail,
+      lastDeepCheck: deep,
+    };
+  });
+}
+
+/** What the 3-2-1 judge gets: one piece of evidence per destination, for the latest snapshot. */
+function evidenceOf(latestCopies: AuditDatabase["latestCopies"], mine: Holding[]): CopyEvidence[] {
+  return latestCopies.map((lc, i) => ({
+    destination: lc.destination,
+    medium: mediumOf(mine[i].d),
+    offsite: isOffsite(mine[i].d),
+    verified: lc.verified,
+    lockedUntil: lc.lockedUntil ? new Date(lc.lockedUntil) : undefined,
+    verificationFailed: ["size-mismatch", "checksum-mismatch", "missing-artifact", "bad-manifest"].includes(lc.state) || lc.lastDeepCheck?.ok === false,
+    problem: lc.verified ? undefined : `${lc.state}${lc.detail ? `: ${lc.detail}` : ""}`,
+  }));
+}
+
+/** Per reachable destination: what its retention keeps and why, and what it would delete now (overdue). */
+function retentionOf(mine: Holding[], now: Date): AuditDatabase["retention"] {
+  return mine
+    .filter((m) => m.inv.reachable)
+    .map(({ d, copies }) => {
+      const complete = copies.filter((c) => c.state === "complete");
+      const plan = planForCopies(complete, d.retention, now);
+      const overdue = plan.filter((p) => !p.keep).map((p) => p.snapshotId);
+      return { destination: d.name, policy: describePolicy(d.retention), kept: plan.filter((p) => p.keep).map((p) => ({ snapshotId: p.snapshotId, reasons: p.reasons })), overdue, matchesPolicy: overdue.length === 0 };
+    });
+}
+
+/** One line per reason this database is not compliant. */
+function databaseFindings(db: AuditDatabase): string[] {
+  const findings: string[] = [];
+  // One short line per failing rule; the full reasons are in the rules table.
+  for (const r of db.policy.rules.filter((x) => !x.pass)) findings.push(`${db.db}: ${r.rule} rule not met (${r.actual}, required ${r.required})`);
+  if (!db.latest) findings.push(`${db.db}: no snapshot on any reachable destination`);
+  for (const r of db.retention) {
+    if (r.overdue.length) findings.push(`${db.db}: ${r.destination} holds ${r.overdue.length} snapshot(s) its retention would delete (run triplicate prune)`);
+  }
+  for (const x of db.damaged) findings.push(`${db.db}: ${x.destination} holds a damaged copy of ${x.snapshotId} (${x.state})`);
+  return findings;
 }

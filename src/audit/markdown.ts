@@ -1,96 +1,11 @@
 import type { AuditDatabase, AuditReport } from "./build.js";
-import { durationMs, parseDuration } from "../runtime/duration.js";
-import type { DeepCheck } from "../verify/ledger.js";
+import { deepCheckText, formatUtc, freshnessOf, lockText, policySummary, verdictWords } from "./words.js";
 
 /*
  * The audit report as Markdown, for people and tickets. Pure: the same report
- * always gives the same text. The presentation helpers below are shared with
- * the HTML renderer (auditHtml.ts) so both say the same thing in the same words.
+ * always gives the same text. The words it shares with the HTML renderer
+ * (html/page.ts) are in words.ts.
  */
-
-// ---------------------------------------------------------------- shared helpers
-
-const VERDICT_WORDS: Record<AuditReport["verdict"], string> = {
-  compliant: "COMPLIANT",
-  "not-compliant": "NOT COMPLIANT",
-  "could-not-audit": "COULD NOT AUDIT",
-};
-
-/** "COMPLIANT", "NOT COMPLIANT", "COULD NOT AUDIT". */
-export function verdictWords(verdict: AuditReport["verdict"]): string {
-  return VERDICT_WORDS[verdict] ?? String(verdict).toUpperCase();
-}
-
-/** `2026-11-25 02:00:00 UTC` from an ISO string; the input unchanged when it is not a date. */
-export function formatUtc(iso: string | undefined): string {
-  if (!iso) return "";
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  return `${d.toISOString().slice(0, 19).replace("T", " ")} UTC`;
-}
-
-/** The report's maxAge in milliseconds, or undefined when none is set (or it does not parse). */
-export function maxAgeMsOf(report: AuditReport): number | undefined {
-  if (!report.policy.maxAge) return undefined;
-  try {
-    return durationMs(parseDuration(report.policy.maxAge));
-  } catch {
-    return undefined;
-  }
-}
-
-/** The policy thresholds in one line: `copies ≥ 3 · media ≥ 2 · offsite ≥ 1 · maxAge ≤ 26h`. */
-export function policySummary(report: AuditReport): string {
-  const p = report.policy;
-  const parts = [`copies ≥ ${p.copies}`, `media ≥ ${p.media}`, `offsite ≥ ${p.offsite}`];
-  if (p.immutable !== undefined) parts.push(`immutable ≥ ${p.immutable}`);
-  if (p.maxErrors !== undefined) parts.push(`errors ≤ ${p.maxErrors}`);
-  if (p.maxAge) parts.push(`maxAge ≤ ${p.maxAge}`);
-  return parts.join(" · ");
-}
-
-export interface Freshness {
-  /** undefined when there is no maxAge to judge against. */
-  ok: boolean | undefined;
-  text: string;
-}
-
-/** The latest snapshot's age against policy.maxAge, in words. */
-export function freshnessOf(report: AuditReport, db: AuditDatabase): Freshness {
-  const maxAge = report.policy.maxAge;
-  if (!db.latest) return { ok: maxAge ? false : undefined, text: "no snapshot on any reachable destination" };
-  const rule = db.policy.rules.find((r) => r.rule === "maxAge");
-  if (!maxAge) return { ok: undefined, text: `${db.latest.age} old (no maxAge set)` };
-  const limit = maxAgeMsOf(report);
-  const ok = rule ? rule.pass : limit === undefined ? undefined : db.latest.ageMs <= limit;
-  return { ok, text: `${db.latest.age} old, ${ok === false ? "older than" : "within"} maxAge ${maxAge}` };
-}
-
-/** `ok 2026-11-24 03:00:00 UTC (12.3 s)`, `FAILED … : reason`, or `never`. */
-export function deepCheckText(dc: DeepCheck | undefined): string {
-  if (!dc) return "never";
-  const took = `${(dc.durationMs / 1000).toFixed(1)} s`;
-  return dc.ok ? `ok ${formatUtc(dc.checkedAt)} (${took})` : `FAILED ${formatUtc(dc.checkedAt)} (${took}): ${dc.reason ?? "no reason given"}`;
-}
-
-/** `2026-12-25 00:00:00 UTC`, with "(expired)" when the lock has run out at generation time. */
-export function lockText(lockedUntil: string | undefined, generatedAt: string): string {
-  if (!lockedUntil) return "";
-  const expired = new Date(lockedUntil).getTime() <= new Date(generatedAt).getTime();
-  return `${formatUtc(lockedUntil)}${expired ? " (expired)" : ""}`;
-}
-
-/** Display group of a copy state: the timeline colours and the legend use these. */
-export type SnapshotGroup = "complete" | "locked" | "damaged" | "orphan";
-
-export function snapshotGroup(state: string, lockedUntil: string | undefined, generatedAt: string): SnapshotGroup {
-  if (state === "orphan") return "orphan";
-  if (state !== "complete") return "damaged";
-  if (lockedUntil && new Date(lockedUntil).getTime() > new Date(generatedAt).getTime()) return "locked";
-  return "complete";
-}
-
-// ---------------------------------------------------------------- Markdown
 
 /** Inline text: Markdown and raw-HTML syntax is escaped so a message shows as written. */
 export function mdText(s: string | number | boolean | undefined | null): string {
@@ -160,18 +75,8 @@ export function renderAuditMarkdown(report: AuditReport): string {
 
 function renderDatabase(report: AuditReport, db: AuditDatabase): string[] {
   const out: string[] = [];
-  const at = report.generatedAt;
   out.push(`## Database ${code(db.db)}: ${db.policy.pass ? "✅ policy met" : "❌ policy NOT met"}`, "");
-
-  const fresh = freshnessOf(report, db);
-  if (db.latest) {
-    const age = fresh.ok === false ? `**${fresh.text}**` : fresh.text;
-    out.push(`**Latest snapshot:** ${code(db.latest.snapshotId)}, created ${formatUtc(db.latest.createdAt)}, ${age}.`);
-  } else {
-    out.push(`**Latest snapshot:** none: ${fresh.text}.`);
-  }
-  out.push("");
-
+  out.push(latestLine(report, db), "");
   out.push("### 3-2-1 rules", "");
   out.push(
     ...table(
@@ -180,9 +85,24 @@ function renderDatabase(report: AuditReport, db: AuditDatabase): string[] {
     ),
   );
   out.push("");
+  out.push(...copiesSection(db, report.generatedAt), "");
+  out.push(...retentionSection(db), "");
+  out.push(...damagedSection(db), "");
+  out.push(...orphansSection(db), "");
+  return out;
+}
 
-  out.push(db.latest ? `### Copies of the latest snapshot (${code(db.latest.snapshotId)})` : "### Copies of the latest snapshot", "");
-  out.push(
+function latestLine(report: AuditReport, db: AuditDatabase): string {
+  const fresh = freshnessOf(report, db);
+  if (!db.latest) return `**Latest snapshot:** none: ${fresh.text}.`;
+  const age = fresh.ok === false ? `**${fresh.text}**` : fresh.text;
+  return `**Latest snapshot:** ${code(db.latest.snapshotId)}, created ${formatUtc(db.latest.createdAt)}, ${age}.`;
+}
+
+function copiesSection(db: AuditDatabase, at: string): string[] {
+  return [
+    db.latest ? `### Copies of the latest snapshot (${code(db.latest.snapshotId)})` : "### Copies of the latest snapshot",
+    "",
     ...table(
       ["Destination", "State", "Verified", "Locked until", "Last deep check", "Detail"],
       db.latestCopies.map((c) => [
@@ -194,10 +114,11 @@ function renderDatabase(report: AuditReport, db: AuditDatabase): string[] {
         mdCell(c.detail),
       ]),
     ),
-  );
-  out.push("");
+  ];
+}
 
-  out.push("### Retention coverage", "");
+function retentionSection(db: AuditDatabase): string[] {
+  const out = ["### Retention coverage", ""];
   const unreachable = db.history.filter((h) => !h.reachable).map((h) => h.destination);
   if (db.retention.length === 0) out.push("No reachable destination to judge retention on.");
   else {
@@ -213,36 +134,41 @@ function renderDatabase(report: AuditReport, db: AuditDatabase): string[] {
         ]),
       ),
     );
-    for (const r of db.retention) {
-      out.push("", `#### ${mdText(r.destination)} (${mdText(r.policy)})`, "");
-      if (r.kept.length === 0) out.push("Keeps nothing: it holds no complete copy.");
-      else {
-        out.push(`Kept (${r.kept.length}):`, "");
-        for (const k of r.kept) out.push(`- ${code(k.snapshotId)}: ${mdText(k.reasons.join(", "))}`);
-      }
-      if (r.overdue.length) {
-        out.push("", `Overdue (${r.overdue.length}), which retention would delete:`, "");
-        for (const id of r.overdue) out.push(`- ${code(id)}`);
-      }
-    }
+    for (const r of db.retention) out.push(...retentionDetail(r));
   }
   if (unreachable.length) out.push("", `Not judged (unreachable): ${unreachable.map(mdText).join(", ")}.`);
-  out.push("");
-
-  out.push("### Damaged copies", "");
-  if (db.damaged.length === 0) out.push("None.");
-  else
-    out.push(
-      ...table(
-        ["Destination", "Snapshot", "State", "Detail"],
-        db.damaged.map((d) => [mdCell(d.destination), code(d.snapshotId), mdCell(d.state), mdCell(d.detail)]),
-      ),
-    );
-  out.push("");
-
-  out.push("### Orphans (artifacts without a manifest)", "");
-  if (db.orphans.length === 0) out.push("None.");
-  else out.push(...table(["Destination", "Key"], db.orphans.map((o) => [mdCell(o.destination), code(o.key)])));
-  out.push("");
   return out;
+}
+
+/** One destination's kept snapshots with their reasons, and the overdue ones. */
+function retentionDetail(r: AuditDatabase["retention"][number]): string[] {
+  const out = ["", `#### ${mdText(r.destination)} (${mdText(r.policy)})`, ""];
+  if (r.kept.length === 0) out.push("Keeps nothing: it holds no complete copy.");
+  else {
+    out.push(`Kept (${r.kept.length}):`, "");
+    for (const k of r.kept) out.push(`- ${code(k.snapshotId)}: ${mdText(k.reasons.join(", "))}`);
+  }
+  if (r.overdue.length) {
+    out.push("", `Overdue (${r.overdue.length}), which retention would delete:`, "");
+    for (const id of r.overdue) out.push(`- ${code(id)}`);
+  }
+  return out;
+}
+
+function damagedSection(db: AuditDatabase): string[] {
+  if (db.damaged.length === 0) return ["### Damaged copies", "", "None."];
+  return [
+    "### Damaged copies",
+    "",
+    ...table(
+      ["Destination", "Snapshot", "State", "Detail"],
+      db.damaged.map((d) => [mdCell(d.destination), code(d.snapshotId), mdCell(d.state), mdCell(d.detail)]),
+    ),
+  ];
+}
+
+function orphansSection(db: AuditDatabase): string[] {
+  const heading = ["### Orphans (artifacts without a manifest)", ""];
+  if (db.orphans.length === 0) return [...heading, "None."];
+  return [...heading, ...table(["Destination", "Key"], db.orphans.map((o) => [mdCell(o.destination), code(o.key)]))];
 }

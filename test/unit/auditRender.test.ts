@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { buildAuditReport, type AuditReport } from "../../src/audit/build.js";
-import { escapeHtml, laneGaps, renderAuditHtml } from "../../src/audit/html/page.js";
+import { escapeHtml } from "../../src/audit/html/elements.js";
+import { renderAuditHtml } from "../../src/audit/html/page.js";
+import { laneGaps } from "../../src/audit/html/gaps.js";
 import { mdCell, renderAuditMarkdown } from "../../src/audit/markdown.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { CopyRecord, CopyState, DestinationInventory } from "../../src/catalog/inventory.js";
