@@ -1,3 +1,4 @@
+/** adapters/: one storage interface, one folder per kind of store, wrappers composed here and nowhere else. */
 import type { Logger } from "pino";
 import type { AdapterDeps, StorageAdapter } from "./types.js";
 import type { S3Config } from "./s3/options.js";

@@ -1,3 +1,4 @@
+/** artifact/: the one streaming pass that turns a checked snapshot into what every destination receives. */
 import { createReadStream, createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";

@@ -2,6 +2,7 @@
 // The flag: a 1 MiB young generation (V8 grows it to 16 MiB) keeps the garbage of streaming GiBs
 // from piling up between collections. Measured (bench/network.ts, 200 MiB to SFTP + S3): peak RSS
 // 147-152 MB -> 135-140 MB for ~5% more time. It only takes effect at start-up, hence the shebang.
+// cli/: one file per command; each parses its flags, calls one core function and prints its report.
 import { Command, CommanderError } from "commander";
 import { AdapterError } from "../../adapters/errors.js";
 import { ConfigError, TriplicateError, UsageError } from "../runtime/errors.js";

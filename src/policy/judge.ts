@@ -1,3 +1,4 @@
+/** policy/: the 3-2-1 (and 3-2-1-1-0) verdict, judged only on copies that were proven. */
 import type { PolicyConfig } from "../config/schema.js";
 import { durationMs, formatAge } from "../runtime/duration.js";
 

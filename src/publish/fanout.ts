@@ -1,3 +1,4 @@
+/** publish/: one destination gets the artifact, proves it by reading it back, then the manifest (the commit marker). */
 import type { BlobSource, StorageAdapter } from "../../adapters/types.js";
 import { AdapterError, ChecksumMismatchError, describeError } from "../../adapters/errors.js";
 import { readBackSha256 } from "../catalog/inventory.js";

@@ -1,3 +1,4 @@
+/** runtime/: what every stage shares; this file holds the outside world a run is given (clock, host, destinations). */
 import os from "node:os";
 import type { Logger } from "pino";
 import type { StorageAdapter } from "../../adapters/types.js";

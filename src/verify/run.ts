@@ -1,3 +1,4 @@
+/** verify/: every copy checked against its manifest; --deep test-restores, recording each proof in the ledger. */
 import { rm } from "node:fs/promises";
 import { stagingDir, type Config } from "../config/schema.js";
 import { closeAll, openDestinations, type RunDeps } from "../runtime/context.js";

@@ -1,3 +1,4 @@
+/** restore/decode/: decompress an artifact into a file off the main thread, hashing the file back as it grows. */
 import { Writable } from "node:stream";
 import { Worker } from "node:worker_threads";
 import { openFileDecoder, type FileDecoder } from "./chunkDecoders.js";
