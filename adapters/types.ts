@@ -25,8 +25,17 @@ export interface ObjectInfo {
   key: string;
   size: number;
   modifiedAt: Date;
-  /** A SHA-256 the store vouches for, when it can give one cheaply. */
+  /**
+   * The SHA-256 recorded with the object (S3 metadata written by us), when
+   * the store keeps one: a mismatch shows the object is not what was written,
+   * but a match proves nothing (we wrote both).
+   */
   sha256?: string;
+  /**
+   * A SHA-256 the store itself computed over the bytes it received (S3's
+   * full-object checksum): the `store-checksum` proof level.
+   */
+  storeSha256?: string;
   /** Object Lock retain-until, for stores that lock objects (S3). */
   lockedUntil?: Date;
 }

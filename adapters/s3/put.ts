@@ -32,7 +32,7 @@ export async function putObject(s3: S3Context, key: string, src: BlobSource, sig
 
   let head: HeadObjectCommandOutput;
   try {
-    head = await s3.client.send(new HeadObjectCommand({ Bucket: config.bucket, Key: full, VersionId: versionId }), opts(signal));
+    head = await s3.client.send(new HeadObjectCommand({ Bucket: config.bucket, Key: full, VersionId: versionId, ChecksumMode: "ENABLED" }), opts(signal));
   } catch (err) {
     throw fail(s3, "put", key, err);
   }
@@ -43,6 +43,12 @@ export async function putObject(s3: S3Context, key: string, src: BlobSource, sig
     });
   }
   const info = toInfo(key, head);
+  if (info.storeSha256 && info.storeSha256 !== src.sha256) {
+    await removeWritten(s3, full, versionId ?? head.VersionId);
+    throw new ChecksumMismatchError(`the store computed sha256 ${info.storeSha256} of what it received, expected ${src.sha256}`, {
+      ...ctx, expected: src.sha256, actual: info.storeSha256,
+    });
+  }
   info.sha256 ??= src.sha256;
   if (config.objectLock && lockUntil && !head.ObjectLockRetainUntilDate) {
     await applyRetention(s3, { key, full, versionId: versionId ?? head.VersionId }, lockUntil, signal);

@@ -13,8 +13,22 @@ export const toInfo = (key: string, head: HeadObjectCommandOutput): ObjectInfo =
     modifiedAt: head.LastModified ?? new Date(0),
     ...(sha && /^[0-9a-f]{64}$/.test(sha) ? { sha256: sha } : {}),
     ...(head.ObjectLockRetainUntilDate ? { lockedUntil: head.ObjectLockRetainUntilDate } : {}),
+    ...storeChecksum(head),
   };
 };
+
+/**
+ * The store's own SHA-256 of the whole object, when it has one: a single-part
+ * upload sent with ChecksumSHA256. A multipart object's checksum is a
+ * checksum of its parts' checksums ("…-N", COMPOSITE), which no manifest
+ * hash can be compared with, so it is left out rather than half-trusted.
+ */
+function storeChecksum(head: HeadObjectCommandOutput): { storeSha256?: string } {
+  const b64 = head.ChecksumSHA256;
+  if (!b64 || b64.includes("-") || (head.ChecksumType && head.ChecksumType !== "FULL_OBJECT")) return {};
+  const hex = Buffer.from(b64, "base64").toString("hex");
+  return hex.length === 64 ? { storeSha256: hex } : {};
+}
 
 export async function getObject(s3: S3Context, key: string, signal?: AbortSignal, from = 0): Promise<Readable> {
   const full = fullKey(s3, key, "get");
@@ -35,7 +49,7 @@ export async function getObject(s3: S3Context, key: string, signal?: AbortSignal
 export async function statObject(s3: S3Context, key: string, signal?: AbortSignal): Promise<ObjectInfo> {
   const full = fullKey(s3, key, "stat");
   try {
-    return toInfo(key, await s3.client.send(new HeadObjectCommand({ Bucket: s3.config.bucket, Key: full }), opts(signal)));
+    return toInfo(key, await s3.client.send(new HeadObjectCommand({ Bucket: s3.config.bucket, Key: full, ChecksumMode: "ENABLED" }), opts(signal)));
   } catch (err) {
     throw fail(s3, "stat", key, err);
   }

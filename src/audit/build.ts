@@ -6,13 +6,13 @@
 import { rm } from "node:fs/promises";
 import { isOffsite, mediumOf, stagingDir, type Config, type DestinationConfig } from "../config/schema.js";
 import { closeAll, openDestinations, type RunDeps } from "../runtime/context.js";
-import { formatAge } from "../runtime/duration.js";
+import { durationMs, formatAge } from "../runtime/duration.js";
 import { EXIT, type ExitCode } from "../runtime/exitCodes.js";
 import { inventoryDestination, type CopyRecord, type CopyState, type DestinationInventory } from "../catalog/inventory.js";
 import { judgePolicy, type CopyEvidence, type PolicyVerdict } from "../policy/judge.js";
 import { describePolicy, planForCopies } from "../retention/apply.js";
-import { allSettledOrThrow, deepCheckNewest, makeScratch } from "../verify/deepCheck.js";
-import { VerificationLog, type DeepCheck } from "../verify/ledger.js";
+import { allSettledOrThrow, deepCheckCopies, makeScratch } from "../verify/deepCheck.js";
+import { atLeast, type DeepCheck, type ProofLevel } from "../verify/proofs.js";
 import type { StorageAdapter } from "../../adapters/types.js";
 
 /** Bump on any breaking change to the JSON; documented in README ("Audit JSON"). */
@@ -38,6 +38,8 @@ export interface AuditDatabase {
     verified: boolean;
     lockedUntil?: string;
     detail?: string;
+    /** The strongest proof the copy has had, and when: it counts for 3-2-1 at `policy.verifiedLevel` or above. */
+    proof?: { level: ProofLevel; at?: string };
     lastDeepCheck?: DeepCheck;
   }[];
   /** Per destination: what retention keeps and why, and whether the store matches its policy. */
@@ -50,6 +52,8 @@ export interface AuditDatabase {
     matchesPolicy: boolean;
   }[];
   damaged: { destination: string; snapshotId: string; state: CopyState; detail?: string }[];
+  /** With `policy.proveWithin`: per destination, the complete copies not restore-tested within the window. */
+  unproven?: { destination: string; snapshotIds: string[]; of: number }[];
   orphans: { destination: string; key: string }[];
   /** Every snapshot on every destination (unreachable ones with none, marked), for the timeline. */
   history: { destination: string; reachable: boolean; snapshots: AuditSnapshotCell[] }[];
@@ -65,7 +69,7 @@ export interface AuditReport {
   exitCode: ExitCode;
   /** One line per reason the verdict is not "compliant". */
   findings: string[];
-  policy: { copies: number; media: number; offsite: number; immutable?: number; maxErrors?: number; maxAge?: string };
+  policy: { copies: number; media: number; offsite: number; immutable?: number; maxErrors?: number; maxAge?: string; verifiedLevel: ProofLevel; proveWithin?: string };
   destinations: {
     name: string;
     type: DestinationConfig["type"];
@@ -87,7 +91,6 @@ export interface AuditReport {
  */
 export async function runAudit(cfg: Config, opts: { deep: boolean; signal?: AbortSignal }, deps: RunDeps): Promise<AuditReport> {
   const open = await openDestinations(cfg.destinations, deps, { dryRun: false, createRoot: false });
-  const history = await VerificationLog.open(stagingDir(cfg));
   let inventories: { cfg: DestinationConfig; adapter?: StorageAdapter; inv: DestinationInventory }[];
   try {
     inventories = await Promise.all(
@@ -97,20 +100,18 @@ export async function runAudit(cfg: Config, opts: { deep: boolean; signal?: Abor
         inv: adapter ? await inventoryDestination(adapter, d.name) : { destination: d.name, reachable: false, error, copies: [] },
       })),
     );
-    if (opts.deep) await deepCheckLatest(inventories, cfg, history, deps, opts.signal);
+    // Each check is recorded beside its copy as it finishes, so a Ctrl-C keeps those already done.
+    if (opts.deep) await deepCheckLatest(inventories, cfg, deps, opts.signal);
   } finally {
     await closeAll(open);
-    // Checks that finished before a Ctrl-C are kept, as verify keeps them.
-    await history.save();
   }
-  return buildAuditReport(cfg, inventories.map((i) => ({ cfg: i.cfg, inv: i.inv })), { now: deps.clock(), deep: opts.deep, toolVersion: deps.toolVersion, history });
+  return buildAuditReport(cfg, inventories.map((i) => ({ cfg: i.cfg, inv: i.inv })), { now: deps.clock(), deep: opts.deep, toolVersion: deps.toolVersion });
 }
 
 /** `--deep`: the full restore test of each configured database's newest copy on each destination. */
 async function deepCheckLatest(
   inventories: { cfg: DestinationConfig; adapter?: StorageAdapter; inv: DestinationInventory }[],
   cfg: Config,
-  history: VerificationLog,
   deps: RunDeps,
   signal?: AbortSignal,
 ): Promise<void> {
@@ -120,7 +121,7 @@ async function deepCheckLatest(
     await allSettledOrThrow(
       inventories.map(({ cfg: d, adapter, inv }) =>
         adapter && inv.reachable
-          ? deepCheckNewest(adapter, d.name, inv.copies.filter((c) => configured.has(c.db)), { scratch, history, clock: deps.clock, signal })
+          ? deepCheckCopies(adapter, d.name, inv.copies.filter((c) => configured.has(c.db)), { scratch, author: deps, signal })
           : undefined,
       ),
     );
@@ -129,7 +130,7 @@ async function deepCheckLatest(
   }
 }
 
-type BuildOptions = { now: Date; deep: boolean; toolVersion: string; history?: VerificationLog };
+type BuildOptions = { now: Date; deep: boolean; toolVersion: string };
 
 /** One database's copies on one destination, next to that destination's config and inventory. */
 interface Holding {
@@ -165,6 +166,7 @@ export function buildAuditReport(
     findings: reachable === 0 ? ["no destination could be reached", ...findings] : findings,
     policy: {
       copies: cfg.policy.copies, media: cfg.policy.media, offsite: cfg.policy.offsite, immutable: cfg.policy.immutable, maxErrors: cfg.policy.maxErrors, maxAge: cfg.policy.maxAge?.text,
+      verifiedLevel: cfg.policy.verifiedLevel, proveWithin: cfg.policy.proveWithin?.text,
     },
     destinations: inventories.map(({ cfg: d, inv }) => ({
       name: d.name, type: d.type, medium: mediumOf(d), offsite: isOffsite(d), reachable: inv.reachable, error: inv.error, retention: describePolicy(d.retention),
@@ -176,7 +178,7 @@ export function buildAuditReport(
 
 function auditDatabase(name: string, mine: Holding[], cfg: Config, opts: BuildOptions): AuditDatabase {
   const latestCopy = latestOf(mine);
-  const latestCopies = latestCopiesOf(mine, name, latestCopy?.snapshotId, opts.history);
+  const latestCopies = latestCopiesOf(mine, latestCopy?.snapshotId, cfg.policy.verifiedLevel);
   const policy = judgePolicy(evidenceOf(latestCopies, mine), cfg.policy, { snapshotCreatedAt: latestCopy ? latestCopy.createdAt : null, now: opts.now });
   return {
     db: name,
@@ -194,7 +196,8 @@ function auditDatabase(name: string, mine: Holding[], cfg: Config, opts: BuildOp
     damaged: mine.flatMap(({ d, copies }) =>
       copies.filter((c) => c.state !== "complete" && c.state !== "orphan").map((c) => ({ destination: d.name, snapshotId: c.snapshotId, state: c.state, detail: c.detail })),
     ),
-    orphans: mine.flatMap(({ d, copies }) => copies.filter((c) => c.state === "orphan").map((c) => ({ destination: d.name, key: c.artifactKey! }))),
+    orphans: mine.flatMap(({ d, copies }) => copies.filter((c) => c.state === "orphan").map((c) => ({ destination: d.name, key: (c.artifactKey ?? c.proofKeys?.[0])! }))),
+    ...(cfg.policy.proveWithin ? { unproven: unprovenOf(mine, opts.now.getTime() - durationMs(cfg.policy.proveWithin)) } : {}),
     history: mine.map(({ d, inv, copies }) => ({
       destination: d.name,
       reachable: inv.reachable,
@@ -214,20 +217,25 @@ function latestOf(mine: Holding[]): CopyRecord | undefined {
   return newestFirst.find((c) => c.state === "complete") ?? newestFirst[0];
 }
 
-/** Each destination's copy of the latest snapshot, with its last deep check. */
-function latestCopiesOf(mine: Holding[], db: string, latestId: string | undefined, history: VerificationLog | undefined): AuditDatabase["latestCopies"] {
+/** Each destination's copy of the latest snapshot, with its strongest proof and its last restore test. */
+function latestCopiesOf(mine: Holding[], latestId: string | undefined, verifiedLevel: ProofLevel): AuditDatabase["latestCopies"] {
   return mine.map(({ d, inv, copies }) => {
     if (!inv.reachable) return { destination: d.name, state: "unreachable", verified: false, detail: inv.error };
     const c = latestId ? copies.find((x) => x.snapshotId === latestId) : undefined;
     if (!c) return { destination: d.name, state: "absent", verified: false, detail: latestId ? `does not hold ${latestId}` : "holds no snapshot" };
-    const deep = history?.get(d.name, db, c.snapshotId);
+    const test = c.proof?.lastRestoreTest;
+    const proof = c.proof ? { level: c.proof.level, at: c.proof.at } : undefined;
+    // Complete is what the files say; verified takes a proof at the policy's level (never `present`).
+    const verified = c.state === "complete" && !!proof && proof.level !== "present" && atLeast(proof.level, verifiedLevel);
+    const detail = c.state !== "complete" ? c.detail : verified ? undefined : `proven only as ${proof?.level ?? "present"}; the policy counts ${verifiedLevel} or stronger`;
     return {
       destination: d.name,
       state: c.state,
-      verified: c.state === "complete" && deep?.ok !== false,
+      verified,
       lockedUntil: c.lockedUntil?.toISOString(),
-      detail: c.state === "complete" ? (deep?.ok === false ? `deep check failed: ${deep.reason}` : undefined) : c.detail,
-      lastDeepCheck: deep,
+      detail,
+      proof,
+      lastDeepCheck: test ? { ok: test.ok, checkedAt: test.at } : undefined,
     };
   });
 }
@@ -240,9 +248,21 @@ function evidenceOf(latestCopies: AuditDatabase["latestCopies"], mine: Holding[]
     offsite: isOffsite(mine[i].d),
     verified: lc.verified,
     lockedUntil: lc.lockedUntil ? new Date(lc.lockedUntil) : undefined,
-    verificationFailed: ["size-mismatch", "checksum-mismatch", "missing-artifact", "bad-manifest"].includes(lc.state) || lc.lastDeepCheck?.ok === false,
+    verificationFailed: ["size-mismatch", "checksum-mismatch", "missing-artifact", "bad-manifest", "damaged"].includes(lc.state),
     problem: lc.verified ? undefined : `${lc.state}${lc.detail ? `: ${lc.detail}` : ""}`,
   }));
+}
+
+/** Complete copies whose last passed restore test is older than `since` (or missing), per reachable destination. */
+function unprovenOf(mine: Holding[], since: number): NonNullable<AuditDatabase["unproven"]> {
+  return mine
+    .filter((m) => m.inv.reachable)
+    .map(({ d, copies }) => {
+      const complete = copies.filter((c) => c.state === "complete");
+      const tested = (c: CopyRecord) => c.proof?.lastRestoreTest?.ok === true && Date.parse(c.proof.lastRestoreTest.at) >= since;
+      return { destination: d.name, snapshotIds: complete.filter((c) => !tested(c)).map((c) => c.snapshotId), of: complete.length };
+    })
+    .filter((u) => u.snapshotIds.length > 0);
 }
 
 /** Per reachable destination: what its retention keeps and why, and what it would delete now (overdue). */
@@ -267,5 +287,8 @@ function databaseFindings(db: AuditDatabase): string[] {
     if (r.overdue.length) findings.push(`${db.db}: ${r.destination} holds ${r.overdue.length} snapshot(s) its retention would delete (run triplicate prune)`);
   }
   for (const x of db.damaged) findings.push(`${db.db}: ${x.destination} holds a damaged copy of ${x.snapshotId} (${x.state})`);
+  for (const u of db.unproven ?? []) {
+    findings.push(`${db.db}: ${u.snapshotIds.length} of ${u.of} copies on ${u.destination} not restore-tested within proveWithin (run triplicate verify --deep, with --budget or --max-time to rotate through them)`);
+  }
   return findings;
 }

@@ -1,5 +1,5 @@
 import type { AuditDatabase, AuditReport } from "./build.js";
-import { deepCheckText, formatUtc, freshnessOf, lockText, policySummary, verdictWords } from "./words.js";
+import { deepCheckText, formatUtc, freshnessOf, lockText, policySummary, proofText, verdictWords } from "./words.js";
 
 /*
  * The audit report as Markdown, for people and tickets. Pure: the same report
@@ -104,11 +104,12 @@ function copiesSection(db: AuditDatabase, at: string): string[] {
     db.latest ? `### Copies of the latest snapshot (${code(db.latest.snapshotId)})` : "### Copies of the latest snapshot",
     "",
     ...table(
-      ["Destination", "State", "Verified", "Locked until", "Last deep check", "Detail"],
+      ["Destination", "State", "Verified", "Proof", "Locked until", "Last deep check", "Detail"],
       db.latestCopies.map((c) => [
         mdCell(c.destination),
         c.state === "complete" ? "complete" : `**${mdCell(c.state)}**`,
         c.verified ? "yes" : "no",
+        mdCell(proofText(c.proof)),
         mdCell(lockText(c.lockedUntil, at)),
         mdCell(deepCheckText(c.lastDeepCheck)),
         mdCell(c.detail),

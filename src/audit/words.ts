@@ -1,6 +1,6 @@
 import type { AuditDatabase, AuditReport } from "./build.js";
 import { durationMs, parseDuration } from "../runtime/duration.js";
-import type { DeepCheck } from "../verify/ledger.js";
+import type { DeepCheck } from "../verify/proofs.js";
 
 /*
  * The words both renderers use for the same facts (verdict, times, policy,
@@ -44,6 +44,9 @@ export function policySummary(report: AuditReport): string {
   if (p.immutable !== undefined) parts.push(`immutable ≥ ${p.immutable}`);
   if (p.maxErrors !== undefined) parts.push(`errors ≤ ${p.maxErrors}`);
   if (p.maxAge) parts.push(`maxAge ≤ ${p.maxAge}`);
+  // Reports recorded before proof levels existed have none.
+  if (p.verifiedLevel) parts.push(`counted at ${p.verifiedLevel} or stronger`);
+  if (p.proveWithin) parts.push(`restore-tested within ${p.proveWithin}`);
   return parts.join(" · ");
 }
 
@@ -67,8 +70,14 @@ export function freshnessOf(report: AuditReport, db: AuditDatabase): Freshness {
 /** `ok 2026-11-24 03:00:00 UTC (12.3 s)`, `FAILED … : reason`, or `never`. */
 export function deepCheckText(dc: DeepCheck | undefined): string {
   if (!dc) return "never";
-  const took = `${(dc.durationMs / 1000).toFixed(1)} s`;
-  return dc.ok ? `ok ${formatUtc(dc.checkedAt)} (${took})` : `FAILED ${formatUtc(dc.checkedAt)} (${took}): ${dc.reason ?? "no reason given"}`;
+  const took = dc.durationMs !== undefined ? ` (${(dc.durationMs / 1000).toFixed(1)} s)` : "";
+  return dc.ok ? `ok ${formatUtc(dc.checkedAt)}${took}` : `FAILED ${formatUtc(dc.checkedAt)}${took}: ${dc.reason ?? "no reason given"}`;
+}
+
+/** `read-back 2026-11-24 03:00:00 UTC`: the strongest proof a copy has had, and when; `-` for no copy. */
+export function proofText(p: { level: string; at?: string } | undefined): string {
+  if (!p) return "-";
+  return p.at ? `${p.level} ${formatUtc(p.at)}` : p.level;
 }
 
 /** `2026-12-25 00:00:00 UTC`, with "(expired)" when the lock has run out at generation time. */

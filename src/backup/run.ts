@@ -21,6 +21,7 @@ import { applyRetention, type RetentionOutcome } from "../retention/apply.js";
 import { publishToDestination, type PublishResult } from "../publish/fanout.js";
 import type { SqliteFacts } from "../snapshot/checks.js";
 import { memory, prepareSnapshot, type Prepared } from "./prepare.js";
+import { atLeast } from "../verify/proofs.js";
 
 export interface BackupOptions {
   db?: string;
@@ -145,6 +146,8 @@ interface ShipContext {
 async function shipEverywhere(prepared: Prepared, ctx: ShipContext): Promise<DestinationRun[]> {
   const { db, snapshotId, cfg, opts, deps, log } = ctx;
   const item = {
+    db,
+    snapshotId,
     artifactKey: prepared.summary.key,
     artifact: artifactSource(prepared.artifact),
     manifestKey: keys.manifest(db, snapshotId),
@@ -155,7 +158,7 @@ async function shipEverywhere(prepared: Prepared, ctx: ShipContext): Promise<Des
       if (!adapter) {
         return { destination: dest.name, type: dest.type, status: "failed", bytes: 0, durationMs: 0, mbPerSec: null, error: `unreachable: ${error}` };
       }
-      const result = await publishToDestination(adapter, item, { dryRun: opts.dryRun });
+      const result = await publishToDestination(adapter, item, { dryRun: opts.dryRun, author: deps });
       const dr: DestinationRun = { destination: dest.name, type: dest.type, ...result };
       if (result.status === "failed") {
         log.error({ destination: dest.name, err: result.error }, `copy to ${dest.name} failed; its retention is skipped`);
@@ -176,7 +179,8 @@ function judgeRun(run: DatabaseRun, open: OpenDestinations, cfg: Config, created
       destination: d.destination,
       medium: mediumOf(dest),
       offsite: isOffsite(dest),
-      verified: d.status === "verified" || d.status === "dry-run",
+      // Every verified copy of this run was read back whole; it counts if that is proof enough.
+      verified: d.status === "dry-run" || (d.status === "verified" && atLeast("read-back", cfg.policy.verifiedLevel)),
       lockedUntil: d.lockedUntil,
       verificationFailed: d.verificationFailed,
       problem: d.error,

@@ -3,6 +3,7 @@ import type { ObjectInfo, StorageAdapter } from "../../adapters/types.js";
 import { NotFoundError, TransientError, describeError } from "../../adapters/errors.js";
 import { parseKey, snapshotTime } from "../publish/ids.js";
 import { parseManifest, type Manifest } from "../publish/manifest.js";
+import { atLeast, parseProofName, summarizeProofs, type ProofEntry, type ProofSummary } from "../verify/proofs.js";
 import { hashStream } from "../../adapters/streams.js";
 
 export type CopyState =
@@ -11,6 +12,7 @@ export type CopyState =
   | "size-mismatch" //       artifact size differs from the manifest
   | "checksum-mismatch" //   store's checksum differs from the manifest
   | "bad-manifest" //        manifest unreadable or invalid
+  | "damaged" //             manifest and artifact present, but the newest check of its bytes failed
   | "orphan"; //             artifact without a manifest: not a copy (an interrupted upload)
 
 export interface CopyRecord {
@@ -26,6 +28,10 @@ export interface CopyRecord {
   artifactSize?: number;
   modifiedAt?: Date;
   lockedUntil?: Date;
+  /** The strongest proof this copy has had, and when (verify/proofs.ts); set for every copy with a manifest. */
+  proof?: ProofSummary;
+  /** Its proof objects, deleted with the copy. */
+  proofKeys?: string[];
 }
 
 export interface DestinationInventory {
@@ -76,6 +82,7 @@ interface SnapshotFiles {
   snapshotId: string;
   manifest?: ObjectInfo;
   artifacts: ObjectInfo[];
+  proofs: (ProofEntry & { modifiedAt: Date })[];
 }
 
 /** Our files in a listing, grouped per snapshot; anything not named like ours is never touched or listed. */
@@ -85,9 +92,15 @@ function groupBySnapshot(objects: ObjectInfo[]): SnapshotFiles[] {
     const k = parseKey(o.key);
     if (!k) continue;
     const id = `${k.db}/${k.snapshotId}`;
-    const g = groups.get(id) ?? { db: k.db, snapshotId: k.snapshotId, artifacts: [] };
+    const g = groups.get(id) ?? { db: k.db, snapshotId: k.snapshotId, artifacts: [], proofs: [] };
     if (k.kind === "manifest") g.manifest = o;
-    else g.artifacts.push(o);
+    else if (k.kind === "artifact") g.artifacts.push(o);
+    else {
+      const proof = parseProofName(o.key, k.name);
+      // A name that only looks like a proof is not ours: never read, never deleted.
+      if (!proof) continue;
+      g.proofs.push({ ...proof, modifiedAt: o.modifiedAt });
+    }
     groups.set(id, g);
   }
   return [...groups.values()];
@@ -100,9 +113,15 @@ function groupBySnapshot(objects: ObjectInfo[]): SnapshotFiles[] {
  */
 async function judgeCopy(adapter: StorageAdapter, destination: string, g: SnapshotFiles, byKey: Map<string, ObjectInfo>): Promise<CopyRecord> {
   const base = { destination, db: g.db, snapshotId: g.snapshotId, createdAt: snapshotTime(g.snapshotId)! };
+  const proofKeys = g.proofs.map((p) => p.key);
   if (!g.manifest) {
     const a = g.artifacts[0];
-    return { ...base, state: "orphan", artifactKey: a.key, artifactSize: a.size, modifiedAt: a.modifiedAt, detail: "artifact without a manifest (an interrupted upload)" };
+    if (!a) {
+      // Proofs of a snapshot whose manifest and artifact are gone (a delete that stopped half-way).
+      const newest = Math.max(...g.proofs.map((p) => p.modifiedAt.getTime()));
+      return { ...base, state: "orphan", proofKeys, modifiedAt: new Date(newest), detail: "proof records of a copy that is gone" };
+    }
+    return { ...base, state: "orphan", artifactKey: a.key, artifactSize: a.size, modifiedAt: a.modifiedAt, proofKeys, detail: "artifact without a manifest (an interrupted upload)" };
   }
   let manifest: Manifest;
   try {
@@ -129,6 +148,8 @@ async function judgeCopy(adapter: StorageAdapter, destination: string, g: Snapsh
     manifestKey: g.manifest.key,
     artifactKey: manifest.artifact.key,
     modifiedAt: g.manifest.modifiedAt,
+    proofKeys,
+    proof: summarizeProofs(g.proofs),
   };
   let art = byKey.get(manifest.artifact.key);
   if (art && adapter.capabilities.statAddsDetails) {
@@ -142,9 +163,31 @@ async function judgeCopy(adapter: StorageAdapter, destination: string, g: Snapsh
     return { ...rec, state: "size-mismatch", detail: `artifact is ${art.size} bytes, manifest says ${manifest.artifact.size}` };
   }
   if (art.sha256 && art.sha256 !== manifest.artifact.sha256) {
-    return { ...rec, state: "checksum-mismatch", detail: `store reports sha256 ${art.sha256}, manifest says ${manifest.artifact.sha256}` };
+    return { ...rec, state: "checksum-mismatch", detail: `the object's sha256 metadata is ${art.sha256}, manifest says ${manifest.artifact.sha256}` };
   }
+  if (art.storeSha256) {
+    if (art.storeSha256 !== manifest.artifact.sha256) {
+      return { ...rec, state: "checksum-mismatch", detail: `the store computed sha256 ${art.storeSha256} of what it holds, manifest says ${manifest.artifact.sha256}` };
+    }
+    // The store hashed the bytes it received when they arrived: a proof as of that moment.
+    if (!atLeast(rec.proof!.level, "store-checksum")) rec.proof = { ...rec.proof!, level: "store-checksum", at: art.modifiedAt.toISOString() };
+  }
+  if (rec.proof!.failed) return { ...rec, state: "damaged", detail: await failureReason(adapter, rec.proof!.failed) };
   return rec;
+}
+
+/** Why the newest check of a copy failed, from its proof object (its name alone says when and at which level). */
+async function failureReason(adapter: StorageAdapter, failed: NonNullable<ProofSummary["failed"]>): Promise<string> {
+  const what = `the ${failed.level} check of ${failed.at} failed`;
+  try {
+    const chunks: Buffer[] = [];
+    for await (const c of await adapter.get(failed.key)) chunks.push(c as Buffer);
+    const reason = (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { reason?: unknown }).reason;
+    return typeof reason === "string" ? `${what}: ${reason}` : what;
+  } catch (err) {
+    if (err instanceof TransientError) throw err;
+    return what;
+  }
 }
 
 /** Reads an object back and hashes it: the proof a copy holds the bytes its manifest names. */

@@ -54,13 +54,15 @@ export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
 
   addGlobalOptions(program.command("verify").description("check every copy against its manifest; --deep does a full restore test"), io.env)
     .option("--db <name>", "only this database")
-    .option("--deep", "download the newest copy of each database from each destination and test-restore it")
+    .option("--deep", "restore-test the newest copy of each database on each destination in a temp folder (with --budget or --max-time: copies least recently proven first)")
+    .option("--budget <size>", "with --deep: restore-test copies until this many artifact bytes per destination (e.g. 10GB)")
+    .option("--max-time <duration>", "with --deep: start no new restore test after this long per destination (e.g. 20m)")
     .action(async (o) => void (code = await verifyCommand(o, io)));
 
   addGlobalOptions(program.command("audit").description("compliance report from the live destinations (3-2-1, freshness, retention, damage)"), io.env)
     .option("--format <format>", "md, html or json (--json is the same as --format json)", "md")
     .option("--out <file>", "write the report to this file instead of stdout")
-    .option("--deep", "also download and test-restore the newest copy of each database on each destination")
+    .option("--deep", "also restore-test the newest copy of each database on each destination")
     .action(async (o) => void (code = await auditCommand(o, io)));
 
   addGlobalOptions(program.command("init").description(`write a commented example config (default ${DEFAULT_CONFIG})`), io.env)

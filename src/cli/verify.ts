@@ -1,19 +1,48 @@
 import { runVerify, type VerifyReport } from "../verify/run.js";
 import { interruptible } from "../runtime/interrupt.js";
 import type { ExitCode } from "../runtime/exitCodes.js";
+import type { DeepBudget } from "../verify/deepCheck.js";
+import { UsageError } from "../runtime/errors.js";
+import { durationMs, parseDuration } from "../runtime/duration.js";
+import { parseSize } from "../runtime/format.js";
 import { checkDbFlag, printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
 
 export interface VerifyFlags extends GlobalOptions {
   db?: string;
   deep?: boolean;
+  budget?: string;
+  maxTime?: string;
+}
+
+/** `--budget 10GB` / `--max-time 20m`, per destination; usage errors name the flag. */
+function deepBudget(flags: VerifyFlags): DeepBudget | undefined {
+  if ((flags.budget || flags.maxTime) && !flags.deep) throw new UsageError("--budget and --max-time bound a deep check: add --deep");
+  if (!flags.budget && !flags.maxTime) return undefined;
+  const budget: DeepBudget = {};
+  if (flags.budget) {
+    try {
+      budget.bytes = parseSize(flags.budget);
+    } catch (err) {
+      throw new UsageError(`--budget ${flags.budget}: ${(err as Error).message}`);
+    }
+  }
+  if (flags.maxTime) {
+    try {
+      budget.ms = durationMs(parseDuration(flags.maxTime));
+    } catch (err) {
+      throw new UsageError(`--max-time ${flags.maxTime}: ${(err as Error).message}`);
+    }
+  }
+  return budget;
 }
 
 export async function verifyCommand(flags: VerifyFlags, io: CliIO): Promise<ExitCode> {
   const { cfg, deps } = await setup(flags, io);
   checkDbFlag(cfg, flags.db);
+  const budget = deepBudget(flags);
   // A deep check writes scratch copies of whole databases: Ctrl-C must not leave them behind.
   // Without --deep there is nothing to clean up: Ctrl-C keeps its usual meaning.
-  const verify = (signal?: AbortSignal) => runVerify(cfg, { db: flags.db, deep: !!flags.deep, signal }, deps);
+  const verify = (signal?: AbortSignal) => runVerify(cfg, { db: flags.db, deep: !!flags.deep, budget, signal }, deps);
   const report = await (flags.deep ? interruptible(verify) : verify());
   if (flags.json) printJson(io, report);
   else io.stdout.write(formatVerify(report) + "\n");
@@ -28,13 +57,12 @@ function formatVerify(r: VerifyReport): string {
     lines.push(`${d.destination}${d.reachable ? "" : `  UNREACHABLE: ${d.error}`}`);
     for (const c of d.copies) {
       const deep = c.deep ? (c.deep.ok ? `  deep check ok (${c.deep.durationMs} ms)` : `  DEEP CHECK FAILED: ${c.deep.reason}`) : "";
-      // "complete" is what the manifest and the listing say; a failed deep check overrules it.
-      const state = c.deep?.ok === false ? "damaged" : c.state;
-      lines.push(`  ${c.db.padEnd(12)} ${c.snapshotId}  ${state.padEnd(17)}${c.detail ? ` ${c.detail}` : ""}${deep}`);
+      const proof = c.proof ? ` ${c.proof.level}${c.proof.at ? ` ${c.proof.at.slice(0, 16).replace("T", " ")}` : ""}` : "";
+      lines.push(`  ${c.db.padEnd(12)} ${c.snapshotId}  ${c.state.padEnd(17)}${proof.padEnd(32)}${c.state !== "damaged" && c.detail ? ` ${c.detail}` : ""}${deep}`);
     }
   }
   if (!r.deep) {
-    lines.push("(without --deep, copies are checked against their manifests by size, and by checksum where the store keeps one (S3); only --deep reads the bytes back and test-restores them)");
+    lines.push("(without --deep, copies are checked against their manifests by size, and by the store's own checksum where it keeps one (S3); each copy shows the strongest proof it has had: present, store-checksum, read-back (every backup reads its copies back), restore-tested (verify --deep); only --deep reads the bytes back now and test-restores them)");
   }
   return lines.join("\n");
 }

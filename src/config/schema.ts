@@ -102,6 +102,14 @@ const policySchema = z.strictObject({
   immutable: count("immutable").optional(),
   maxErrors: count("maxErrors").optional(),
   maxAge: duration.optional(),
+  /**
+   * The proof a copy needs to count for 3-2-1 (verify/proofs.ts). The
+   * default takes the store's own checksum or a full read-back, which every
+   * backup makes; restore-tested counts only copies `verify --deep` restored.
+   */
+  verifiedLevel: z.enum(["store-checksum", "read-back", "restore-tested"], { error: "verifiedLevel must be store-checksum, read-back or restore-tested" }).default("store-checksum"),
+  /** The audit flags copies not restore-tested within this window; the "0" of 3-2-1-1-0 counts failures in it. */
+  proveWithin: duration.optional(),
 });
 
 const compressionSchema = z.strictObject({
@@ -114,7 +122,7 @@ export const configSchema = z
   .strictObject({
     databases: z.array(databaseSchema).min(1, { error: "list at least one database" }),
     destinations: z.array(destinationSchema).min(1, { error: "list at least one destination" }),
-    policy: policySchema.default({ copies: 3, media: 2, offsite: 1 }),
+    policy: policySchema.default({ copies: 3, media: 2, offsite: 1, verifiedLevel: "store-checksum" }),
     compression: compressionSchema.default({}),
     staging: z.string().min(1).optional(),
     /** Unfinished uploads and artifacts without a manifest older than this are removed. */

@@ -43,7 +43,7 @@ export interface PolicyVerdict {
  */
 export function judgePolicy(
   evidence: CopyEvidence[],
-  policy: PolicyConfig,
+  policy: Pick<PolicyConfig, "copies" | "media" | "offsite" | "immutable" | "maxErrors" | "maxAge">,
   opts: { snapshotCreatedAt: Date | null; now: Date },
 ): PolicyVerdict {
   const good = evidence.filter((e) => e.verified);

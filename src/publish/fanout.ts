@@ -2,6 +2,7 @@
 import type { BlobSource, StorageAdapter } from "../../adapters/types.js";
 import { AdapterError, ChecksumMismatchError, describeError } from "../../adapters/errors.js";
 import { readBackSha256 } from "../catalog/inventory.js";
+import { recordProof, type RecordedLevel } from "../verify/proofs.js";
 
 export type PublishStatus = "verified" | "failed" | "dry-run";
 
@@ -12,6 +13,10 @@ export interface PublishResult {
   /** Upload plus read-back, in MB/s of artifact bytes. */
   mbPerSec: number | null;
   lockedUntil?: Date;
+  /** The proof this run recorded beside the copy (every verified copy was read back whole). */
+  proof?: { level: RecordedLevel; at: string };
+  /** The copy was proven but its proof object could not be written: later runs will see it as `present`. */
+  proofError?: string;
   /** Set when the bytes on the store were proven wrong (counts as a 3-2-1-1-0 error). */
   verificationFailed?: boolean;
   error?: string;
@@ -19,6 +24,8 @@ export interface PublishResult {
 }
 
 export interface PublishItem {
+  db: string;
+  snapshotId: string;
   artifactKey: string;
   artifact: BlobSource;
   manifestKey: string;
@@ -32,7 +39,19 @@ export interface PublishItem {
  * exists only once its manifest does, so a failure anywhere before leaves no
  * copy that could be mistaken for a good one.
  */
-export async function publishToDestination(adapter: StorageAdapter, item: PublishItem, opts: { dryRun: boolean; signal?: AbortSignal }): Promise<PublishResult> {
+/** What a proof record says about who made it. */
+export interface ProofAuthor {
+  clock: () => Date;
+  hostname: string;
+  toolVersion: string;
+  randomHex: (bytes: number) => string;
+}
+
+export async function publishToDestination(
+  adapter: StorageAdapter,
+  item: PublishItem,
+  opts: { dryRun: boolean; signal?: AbortSignal; author: ProofAuthor },
+): Promise<PublishResult> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   if (opts.dryRun) return { status: "dry-run", bytes: 0, durationMs: 0, mbPerSec: null };
@@ -55,13 +74,14 @@ export async function publishToDestination(adapter: StorageAdapter, item: Publis
       });
     }
     const ms = elapsed();
-    return {
+    const result: PublishResult = {
       status: "verified",
       bytes: item.artifact.size,
       durationMs: ms,
       mbPerSec: ms > 0 ? round((item.artifact.size / 1e6) / (ms / 1000)) : null,
       lockedUntil: put.lockedUntil,
     };
+    return { ...result, ...(await recordReadBack(adapter, item, ms, opts.author, opts.signal)) };
   } catch (err) {
     return {
       status: "failed",
@@ -72,6 +92,26 @@ export async function publishToDestination(adapter: StorageAdapter, item: Publis
       error: describeError(err).message,
       errorCode: err instanceof AdapterError ? err.code : undefined,
     };
+  }
+}
+
+/**
+ * The read-back just done, recorded beside the copy. A proof that cannot be
+ * written does not undo the copy (its bytes were proven), but the report says
+ * so: later runs will only see the copy as present.
+ */
+async function recordReadBack(adapter: StorageAdapter, item: PublishItem, durationMs: number, author: ProofAuthor, signal?: AbortSignal): Promise<Pick<PublishResult, "proof" | "proofError">> {
+  const at = author.clock().toISOString();
+  try {
+    await recordProof(
+      adapter,
+      { db: item.db, snapshotId: item.snapshotId, level: "read-back", ok: true, at, artifactSha256: item.artifact.sha256, host: author.hostname, toolVersion: author.toolVersion, durationMs },
+      author.randomHex(4),
+      signal,
+    );
+    return { proof: { level: "read-back", at } };
+  } catch (err) {
+    return { proofError: `the copy was read back and matches, but its proof could not be recorded: ${describeError(err).message}` };
   }
 }
 

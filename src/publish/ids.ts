@@ -30,9 +30,14 @@ export const keys = {
   artifact: (db: string, snapshotId: string, ext: string) => `${db}/${snapshotId}.sqlite.${ext}`,
 };
 
-/** Recognise our files in a listing: `<db>/<id>.manifest.json` or `<db>/<id>.sqlite.<ext>[.age]`. */
-export function parseKey(key: string): { db: string; snapshotId: string; kind: "manifest" | "artifact" } | null {
-  const m = /^([A-Za-z0-9][A-Za-z0-9_-]{0,62})\/(\d{8}T\d{6}Z-[0-9a-f]{8})\.(manifest\.json|sqlite\.(?:zst|gz|raw)(?:\.age)?)$/.exec(key);
+/**
+ * Recognise our files in a listing: `<db>/<id>.manifest.json`,
+ * `<db>/<id>.sqlite.<ext>[.age]`, or a proof `<db>/<id>.proof-….json`
+ * (verify/proofs.ts names those).
+ */
+export function parseKey(key: string): { db: string; snapshotId: string; kind: "manifest" | "artifact" | "proof"; name: string } | null {
+  const m = /^([A-Za-z0-9][A-Za-z0-9_-]{0,62})\/(\d{8}T\d{6}Z-[0-9a-f]{8})\.(manifest\.json|sqlite\.(?:zst|gz|raw)(?:\.age)?|proof-[A-Za-z0-9-]+\.json)$/.exec(key);
   if (!m) return null;
-  return { db: m[1], snapshotId: m[2], kind: m[3] === "manifest.json" ? "manifest" : "artifact" };
+  const kind = m[3] === "manifest.json" ? "manifest" : m[3].startsWith("proof-") ? "proof" : "artifact";
+  return { db: m[1], snapshotId: m[2], kind, name: m[3] };
 }

@@ -1,7 +1,6 @@
-import { createHash } from "node:crypto";
-import { Readable } from "node:stream";
 import { z } from "zod";
 import type { BlobSource } from "../../adapters/types.js";
+import { bytesSource } from "../../adapters/streams.js";
 import type { Artifact } from "../artifact/build.js";
 import type { SqliteFacts } from "../snapshot/checks.js";
 import { SNAPSHOT_ID } from "./ids.js";
@@ -71,8 +70,7 @@ export function buildManifest(i: ManifestInput): Manifest {
 }
 
 export function manifestSource(m: Manifest): BlobSource {
-  const bytes = Buffer.from(JSON.stringify(m, null, 2) + "\n");
-  return { open: () => Readable.from([bytes]), size: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") };
+  return bytesSource(Buffer.from(JSON.stringify(m, null, 2) + "\n"));
 }
 
 export class InvalidManifestError extends Error {}

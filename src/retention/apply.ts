@@ -62,7 +62,8 @@ export async function applyRetention(
       continue;
     }
     const c = byId.get(d.snapshotId)!;
-    const keys = [c.manifestKey!, c.artifactKey!];
+    // The manifest first: from that moment the copy no longer counts; its proofs go last.
+    const keys = [c.manifestKey!, c.artifactKey!, ...(c.proofKeys ?? [])];
     try {
       if (!ctx.dryRun) for (const k of keys) await adapter.delete(k);
       out.deleted.push({ snapshotId: d.snapshotId, keys });
@@ -78,15 +79,18 @@ export async function applyRetention(
   // Leftovers carry the store's real write time, so age them against the real clock.
   const cutoff = subtractDuration(new Date(), ctx.leftoverGrace);
   for (const c of mine.filter((m) => m.state === "orphan")) {
+    const leftovers = [...(c.artifactKey ? [c.artifactKey] : []), ...(c.proofKeys ?? [])];
     if (c.modifiedAt && c.modifiedAt < cutoff) {
-      try {
-        if (!ctx.dryRun) await adapter.delete(c.artifactKey!);
-        out.orphansDeleted.push(c.artifactKey!);
-      } catch (err) {
-        out.errors.push(`could not delete leftover ${c.artifactKey}: ${describeError(err).message}`);
+      for (const key of leftovers) {
+        try {
+          if (!ctx.dryRun) await adapter.delete(key);
+          out.orphansDeleted.push(key);
+        } catch (err) {
+          out.errors.push(`could not delete leftover ${key}: ${describeError(err).message}`);
+        }
       }
     } else {
-      out.orphansWaiting.push(c.artifactKey!);
+      out.orphansWaiting.push(...leftovers);
     }
   }
   try {

@@ -1,18 +1,20 @@
-/** verify/: every copy checked against its manifest; --deep test-restores, recording each proof in the ledger. */
+/** verify/: every copy checked against its manifest; --deep restore-tests copies, recording each proof beside the copy. */
 import { rm } from "node:fs/promises";
 import { stagingDir, type Config } from "../config/schema.js";
 import { closeAll, openDestinations, type RunDeps } from "../runtime/context.js";
 import { EXIT, type ExitCode } from "../runtime/exitCodes.js";
 import { databasesWithoutCompleteCopy, inventoryDestination, type CopyState } from "../catalog/inventory.js";
-import { allSettledOrThrow, deepCheckNewest, makeScratch } from "./deepCheck.js";
-import { VerificationLog, type DeepCheck } from "./ledger.js";
+import { allSettledOrThrow, deepCheckCopies, makeScratch, type DeepBudget } from "./deepCheck.js";
+import type { DeepCheck, ProofLevel } from "./proofs.js";
 
 export interface VerifiedCopy {
   db: string;
   snapshotId: string;
   state: CopyState;
   detail?: string;
-  /** Present with --deep, for the newest complete copy of each database on each destination. */
+  /** The strongest proof the copy has had, and when (after this run's checks). */
+  proof?: { level: ProofLevel; at?: string };
+  /** Present with --deep, for the copies this run restore-tested. */
   deep?: DeepCheck;
 }
 
@@ -33,34 +35,36 @@ export interface VerifyReport {
 }
 
 /**
- * Checks every copy against its manifest (size, and the store's checksum
- * where it gives one cheaply). --deep downloads the newest copy of each
- * database from each destination and does the whole restore test in a temp
- * folder: hashes, decompression, integrity_check, row counts.
+ * Checks every copy against its manifest (size, and the store's own checksum
+ * where it keeps one) and reports the strongest proof each has had. --deep
+ * restore-tests copies in a temp folder (hashes, decompression,
+ * integrity_check, row counts), least recently proven first, within the
+ * budget, and records each result beside the copy.
  */
-export async function runVerify(cfg: Config, opts: { db?: string; deep: boolean; signal?: AbortSignal }, deps: RunDeps): Promise<VerifyReport> {
+export async function runVerify(cfg: Config, opts: { db?: string; deep: boolean; budget?: DeepBudget; signal?: AbortSignal }, deps: RunDeps): Promise<VerifyReport> {
   const open = await openDestinations(cfg.destinations, deps, { dryRun: false, createRoot: false });
   const scratch = opts.deep ? await makeScratch(stagingDir(cfg), "verify-") : undefined;
   const report: VerifyReport = { command: "verify", deep: opts.deep, exitCode: EXIT.ok, errors: 0, unprotected: [], failedDeep: [], destinations: [] };
-  const history = opts.deep ? await VerificationLog.open(stagingDir(cfg)) : undefined;
   try {
     report.destinations = await allSettledOrThrow(
       [...open.values()].map(async ({ cfg: d, adapter, error }) => {
         if (!adapter) return { destination: d.name, reachable: false, error, copies: [] };
         const inv = await inventoryDestination(adapter, d.name, opts.db ? [opts.db] : undefined);
         if (!inv.reachable) return { destination: d.name, reachable: false, error: inv.error, copies: [] };
-        const copies: VerifiedCopy[] = inv.copies.map((c) => ({ db: c.db, snapshotId: c.snapshotId, state: c.state, detail: c.state === "complete" ? undefined : c.detail }));
-        if (opts.deep) {
-          const checks = await deepCheckNewest(adapter, d.name, inv.copies, { scratch: scratch!, history: history!, clock: deps.clock, signal: opts.signal });
-          for (const c of copies) c.deep = checks.get(`${c.db}/${c.snapshotId}`);
-        }
+        const checks = opts.deep
+          ? await deepCheckCopies(adapter, d.name, inv.copies, { scratch: scratch!, author: deps, budget: opts.budget, signal: opts.signal })
+          : new Map<string, DeepCheck>();
+        const copies: VerifiedCopy[] = inv.copies.map((c) => ({
+          db: c.db, snapshotId: c.snapshotId, state: c.state, detail: c.state === "complete" ? undefined : c.detail,
+          ...(c.proof ? { proof: { level: c.proof.level, at: c.proof.at } } : {}),
+          deep: checks.get(`${c.db}/${c.snapshotId}`),
+        }));
         return { destination: d.name, reachable: true, copies };
       }),
     );
   } finally {
     await closeAll(open);
     if (scratch) await rm(scratch, { recursive: true, force: true });
-    await history?.save();
   }
   // A configured database that no reachable destination holds a complete copy of is a problem,
   // not "0 errors": a wiped folder must not verify as healthy.
@@ -69,7 +73,7 @@ export async function runVerify(cfg: Config, opts: { db?: string; deep: boolean;
   const passedDeep = new Set(deepChecked.filter((c) => c.deep!.ok).map((c) => c.db));
   report.failedDeep = [...new Set(deepChecked.map((c) => c.db))].filter((db) => !passedDeep.has(db)).sort();
   report.errors = report.unprotected.length + report.destinations.reduce(
-    (n, d) => n + d.copies.filter((c) => (c.state !== "complete" && c.state !== "orphan") || c.deep?.ok === false).length,
+    (n, d) => n + d.copies.filter((c) => c.state !== "complete" && c.state !== "orphan").length,
     0,
   );
   const reachable = report.destinations.filter((d) => d.reachable);

@@ -157,6 +157,26 @@ for (const [name, server] of [
       }
     });
 
+    it("the store's own SHA-256 (sent with the upload, read back with ChecksumMode) is reported apart from our metadata", async () => {
+      const a = await adapterFor(await server(), { checksumMode: "when_supported" });
+      try {
+        const src = bufferSource(randomBytes(100_000));
+        const put = await a.put("sum/one.bin", src);
+        const st = await a.stat("sum/one.bin");
+        expect(st.sha256).toBe(src.sha256); // our x-amz-meta-sha256: a consistency check, not a proof
+        if (name === "moto_server") {
+          // moto computes and keeps the checksum it was sent: the store-checksum proof level.
+          expect(st.storeSha256).toBe(src.sha256);
+          expect(put.storeSha256).toBe(src.sha256);
+        } else {
+          // s3rver ignores checksums: no store checksum, so no such proof is claimed.
+          expect(st.storeSha256 ?? src.sha256).toBe(src.sha256);
+        }
+      } finally {
+        await a.close();
+      }
+    });
+
     it("round-trips a 12 MB multipart upload with its sha256", async () => {
       const a = await adapterFor(await server(), { partSizeMB: 5, queueSize: 2 });
       try {

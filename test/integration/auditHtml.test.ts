@@ -43,7 +43,8 @@ const at = (d: string, time = "02:00:00") => new Date(`${d}T${time}Z`);
 const idOf = (t: Date, hex: string) => `${t.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z")}-${hex}`;
 function copy(destination: string, db: string, created: Date, state: CopyState = "complete", extra: Partial<CopyRecord> = {}): CopyRecord {
   const snapshotId = idOf(created, db === "app" ? "a1a1a1a1" : "b2b2b2b2");
-  return { destination, db, snapshotId, createdAt: created, state, artifactKey: `${db}/${snapshotId}.sqlite.zst`, ...extra };
+  const proof = state === "orphan" ? {} : { proof: { level: "read-back" as const, at: created.toISOString() } };
+  return { destination, db, snapshotId, createdAt: created, state, artifactKey: `${db}/${snapshotId}.sqlite.zst`, ...proof, ...extra };
 }
 const locked = (created: Date) => ({ lockedUntil: new Date(created.getTime() + 30 * 86_400_000) });
 const days = (from: number, to: number, skip: number[] = []) =>

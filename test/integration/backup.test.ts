@@ -91,7 +91,14 @@ describe("triplicate backup (CLI, local destinations)", () => {
     for (const dest of ["disk", "usb", "cloud"]) {
       const root = path.join(dir, "dest", dest);
       const files = await filesUnder(root);
-      expect(files).toEqual([`app/${run.snapshotId}.manifest.json`, `app/${run.snapshotId}.sqlite.zst`]);
+      // The artifact, its manifest, and the record of the read-back that proved it.
+      expect(files).toEqual([
+        `app/${run.snapshotId}.manifest.json`,
+        expect.stringMatching(new RegExp(`^app/${run.snapshotId}\\.proof-\\d{8}T\\d{6}Z-read-back-ok-[0-9a-f]{8}\\.json$`)),
+        `app/${run.snapshotId}.sqlite.zst`,
+      ]);
+      const proofFile = path.join(root, files[1]);
+      expect(JSON.parse(await readFile(proofFile, "utf8"))).toMatchObject({ format: "triplicate.proof/v1", level: "read-back", ok: true, snapshotId: run.snapshotId });
       const manifest = JSON.parse(await readFile(path.join(root, "app", `${run.snapshotId}.manifest.json`), "utf8"));
       expect(manifest).toMatchObject({ format: 1, db: "app", snapshotId: run.snapshotId, tags: ["nightly"], compression: { algorithm: "zstd" } });
       const artifactPath = path.join(root, manifest.artifact.key);
@@ -168,7 +175,7 @@ describe("triplicate backup (CLI, local destinations)", () => {
     expect(run.destinations[2].error).toMatch(/not a folder/);
     expect(run.policy.rules.find((r: any) => r.rule === "offsite")).toMatchObject({ pass: false });
     expect(run.policy.rules.find((r: any) => r.rule === "offsite").reason).toMatch(/cloud \(unreachable/);
-    expect((await filesUnder(path.join(dir, "dest/disk"))).length).toBe(2);
+    expect((await filesUnder(path.join(dir, "dest/disk"))).length).toBe(3); // artifact, manifest, proof
   });
 
   it("after a crash: temp files never count as copies, and old leftovers are cleaned", async () => {
@@ -221,7 +228,8 @@ describe("triplicate backup (CLI, local destinations)", () => {
     expect(await ids("last5")).toEqual(["20261114T020000Z", "20261115T020000Z", "20261116T020000Z", "20261117T020000Z", "20261117T140000Z"]);
     expect((await ids("all")).length).toBe(9);
     // Every manifest deleted took its artifact with it.
-    expect((await filesUnder(path.join(dir, "dest/daily3/app"))).length).toBe(6);
+    // Three snapshots kept, each an artifact, a manifest and its read-back proof: deleted snapshots took their proofs along.
+    expect((await filesUnder(path.join(dir, "dest/daily3/app"))).length).toBe(9);
 
     const plan = await runCli(["prune", "--config", cfg, "--dry-run"], { env: { TRIPLICATE_NOW: "2026-11-17T15:00:00Z" } });
     expect(plan.code, plan.stderr).toBe(0);

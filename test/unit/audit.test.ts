@@ -21,7 +21,8 @@ const ids = ["20261123T020000Z-00000001", "20261124T020000Z-00000002", "20261125
 function copy(destination: string, snapshotId: string, state: CopyRecord["state"] = "complete"): CopyRecord {
   const t = snapshotId.slice(0, 16);
   const createdAt = new Date(`${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}T${t.slice(9, 11)}:${t.slice(11, 13)}:${t.slice(13, 15)}Z`);
-  return { destination, db: "app", snapshotId, createdAt, state, artifactKey: `app/${snapshotId}.sqlite.zst` };
+  // Every backup reads its copies back and records it: the proof a copy normally has.
+  return { destination, db: "app", snapshotId, createdAt, state, artifactKey: `app/${snapshotId}.sqlite.zst`, proof: { level: "read-back", at: createdAt.toISOString() } };
 }
 const inv = (destination: string, copies: CopyRecord[], reachable = true): DestinationInventory => ({ destination, reachable, copies, error: reachable ? undefined : "connection refused" });
 const report = (invs: DestinationInventory[], at = now) =>

@@ -47,6 +47,7 @@ function copy(destination: string, db: string, created: Date, state: CopyState =
   return {
     destination, db, snapshotId, createdAt: created, state,
     artifactKey: `${db}/${snapshotId}.sqlite.zst`,
+    ...(state === "orphan" ? {} : { proof: { level: "read-back" as const, at: created.toISOString() } }),
     ...(state === "orphan" ? { detail: "artifact without a manifest (an interrupted upload)" } : {}),
     ...extra,
   };
@@ -161,10 +162,10 @@ describe("renderAuditMarkdown", () => {
 
   it("has the latest copies table with state, verification and lock", () => {
     const app = md.slice(md.indexOf("## Database `app`"), md.indexOf("## Database `billing`"));
-    expect(app).toContain("| Destination | State | Verified | Locked until | Last deep check | Detail |");
-    expect(app).toContain("| local | complete | yes |  | never |  |");
-    expect(app).toMatch(/\| nas \| \*\*unreachable\*\* \| no \|  \| never \| connect ECONNREFUSED/);
-    expect(app).toContain("| offsite | complete | yes | 2026-12-25 02:00:00 UTC | never |  |");
+    expect(app).toContain("| Destination | State | Verified | Proof | Locked until | Last deep check | Detail |");
+    expect(app).toMatch(/\| local \| complete \| yes \| read-back \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \|  \| never \|  \|/);
+    expect(app).toMatch(/\| nas \| \*\*unreachable\*\* \| no \| - \|  \| never \| connect ECONNREFUSED/);
+    expect(app).toMatch(/\| offsite \| complete \| yes \| read-back [^|]+ \| 2026-12-25 02:00:00 UTC \| never \|  \|/);
   });
 
   it("shows retention coverage with reasons and overdue snapshots", () => {

@@ -25,7 +25,7 @@ describe("config", () => {
     const cfg = parseConfig(good, "/etc/triplicate/t.yml", {});
     expect(cfg.databases[0].path).toBe("/etc/triplicate/app.db");
     expect(cfg.destinations[0]).toMatchObject({ type: "local", path: "/etc/triplicate/backups" });
-    expect(cfg.policy).toEqual({ copies: 3, media: 2, offsite: 1 });
+    expect(cfg.policy).toEqual({ copies: 3, media: 2, offsite: 1, verifiedLevel: "store-checksum" });
     expect(cfg.destinations[0].retention?.keepWithin?.ms).toBe(14 * 86_400_000);
   });
 

@@ -6,7 +6,7 @@
  * never markup.
  */
 import type { AuditDatabase, AuditReport } from "../build.js";
-import { deepCheckText, formatUtc, freshnessOf, lockText, policySummary, verdictWords } from "../words.js";
+import { deepCheckText, formatUtc, freshnessOf, lockText, policySummary, proofText, verdictWords } from "../words.js";
 import { badge, escapeHtml as esc, tableHtml, td, timeTag } from "./elements.js";
 import { CSS } from "./style.js";
 import { renderTimeline } from "./timeline.js";
@@ -139,13 +139,14 @@ function rulesTable(db: AuditDatabase): string {
 function copiesTable(db: AuditDatabase, at: string): string {
   return tableHtml(
     "copies",
-    ["Destination", "State", "Verified", "Locked until", "Last deep check", "Detail"],
+    ["Destination", "State", "Verified", "Proof", "Locked until", "Last deep check", "Detail"],
     db.latestCopies.map((c) => ({
       cls: c.verified ? "pass" : "fail",
       cells: [
         esc(c.destination),
         copyStateBadge(c.state),
         c.verified ? badge("ok", "yes") : badge("bad", "no"),
+        esc(proofText(c.proof)),
         c.lockedUntil ? timeTag(c.lockedUntil, lockText(c.lockedUntil, at)) : `<span class="none">not locked</span>`,
         c.lastDeepCheck ? (c.lastDeepCheck.ok ? esc(deepCheckText(c.lastDeepCheck)) : `<strong>${esc(deepCheckText(c.lastDeepCheck))}</strong>`) : "never",
         td("detail", esc(c.detail)),
