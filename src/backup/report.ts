@@ -1,4 +1,5 @@
 import type { BackupReport } from "./run.js";
+import { describeForeignKeys } from "../snapshot/checks.js";
 import { formatRetention } from "../retention/format.js";
 import { formatBytes, pad } from "../runtime/format.js";
 
@@ -21,6 +22,11 @@ export function formatBackupReport(r: BackupReport): string {
       lines.push(
         `  snapshot  ${formatBytes(db.artifact.rawSize)} raw, ${rows} rows in ${Object.keys(db.snapshot.facts.rowCounts).length} tables, integrity ok, ${db.snapshot.durationMs} ms`,
       );
+      const fk = db.snapshot.foreignKeys;
+      if (fk.violations) {
+        lines.push(`  WARNING: ${describeForeignKeys(fk)}.`);
+        lines.push(`           Shipped as it is (a faithful copy of the source, the count is in the manifest); to refuse such snapshots set checks: { foreignKeys: fail }`);
+      }
       lines.push(`  artifact  ${db.artifact.key}  ${formatBytes(db.artifact.size)} ${db.artifact.compression}  sha256 ${db.artifact.sha256}`);
     }
     for (const d of db.destinations) {

@@ -19,7 +19,7 @@ import { manifestSource } from "../publish/manifest.js";
 import { judgePolicy, type CopyEvidence, type PolicyVerdict } from "../policy/judge.js";
 import { applyRetention, type RetentionOutcome } from "../retention/apply.js";
 import { publishToDestination, type PublishResult } from "../publish/fanout.js";
-import type { SqliteFacts } from "../snapshot/checks.js";
+import type { ForeignKeyReport, SqliteFacts } from "../snapshot/checks.js";
 import { memory, prepareSnapshot, type Prepared } from "./prepare.js";
 
 export interface BackupOptions {
@@ -39,7 +39,7 @@ export interface DatabaseRun {
   exitCode: ExitCode;
   snapshotId?: string;
   error?: string;
-  snapshot?: { durationMs: number; facts: SqliteFacts };
+  snapshot?: { durationMs: number; facts: SqliteFacts; foreignKeys: ForeignKeyReport };
   artifact?: { key: string; size: number; sha256: string; rawSize: number; rawSha256: string; compression: string; durationMs: number };
   destinations: DestinationRun[];
   policy?: PolicyVerdict;
@@ -113,7 +113,7 @@ async function backupOne(
   const run: DatabaseRun = { db: db.name, snapshotId, exitCode: EXIT.failed, destinations: [] };
   let prepared: Prepared;
   try {
-    prepared = await prepareSnapshot({ db, snapshotId, createdAt, codec, staging, tags: opts.tags, deps, log });
+    prepared = await prepareSnapshot({ db, snapshotId, createdAt, codec, staging, tags: opts.tags, foreignKeys: cfg.checks.foreignKeys, deps, log });
   } catch (err) {
     // Nothing was shipped, so nothing anywhere is deleted.
     run.error = (err as Error).message;

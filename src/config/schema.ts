@@ -104,6 +104,18 @@ const policySchema = z.strictObject({
   maxAge: duration.optional(),
 });
 
+/**
+ * What the source checks refuse. SQLite enforces foreign keys only when the
+ * application turns them on, so real databases carry rows that break them:
+ * by default such a snapshot ships (it is faithful to the source) with the
+ * count in its manifest and a warning in the report. integrity_check is not
+ * configurable: a damaged snapshot never ships.
+ */
+const checksSchema = z.strictObject({
+  foreignKeys: z.enum(["fail", "warn", "off"], { error: "must be fail, warn or off" }).default("warn"),
+});
+export type ChecksConfig = z.infer<typeof checksSchema>;
+
 const compressionSchema = z.strictObject({
   // Left out: zstd when zstd-napi is installed, else gzip.
   algorithm: z.enum(["zstd", "gzip", "none"], { error: "algorithm must be zstd, gzip or none" }).optional(),
@@ -116,6 +128,7 @@ export const configSchema = z
     destinations: z.array(destinationSchema).min(1, { error: "list at least one destination" }),
     policy: policySchema.default({ copies: 3, media: 2, offsite: 1 }),
     compression: compressionSchema.default({}),
+    checks: checksSchema.default({ foreignKeys: "warn" }),
     staging: z.string().min(1).optional(),
     /** Unfinished uploads and artifacts without a manifest older than this are removed. */
     leftoverGrace: duration.default(parseDuration("24h")),
