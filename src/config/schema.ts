@@ -136,16 +136,7 @@ export const configSchema = z
   .superRefine((cfg, ctx) => {
     unique(cfg.databases.map((d) => d.name), "databases", ctx);
     unique(cfg.destinations.map((d) => d.name), "destinations", ctx);
-    // Two destinations on the same store would count one copy twice for 3-2-1, and the
-    // stricter retention would delete what the other keeps.
-    const seen = new Map<string, string>();
-    cfg.destinations.forEach((d, i) => {
-      const where =
-        d.type === "local" ? `local:${d.path}` : d.type === "sftp" ? `sftp:${d.host}:${d.port}:${d.path}` : `s3:${d.endpoint ?? "aws"}:${d.bucket}/${d.prefix}`;
-      const other = seen.get(where);
-      if (other) ctx.addIssue({ code: "custom", path: ["destinations", i], message: `points at the same place as destination "${other}"; each destination must be a different store or folder` });
-      seen.set(where, d.name);
-    });
+    // Two destinations in the same place are refused in load.ts (samePlace.ts), once paths are resolved.
   });
 
 function unique(names: string[], field: string, ctx: z.RefinementCtx): void {
