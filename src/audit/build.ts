@@ -14,6 +14,7 @@ import { describePolicy, planForCopies } from "../retention/apply.js";
 import { allSettledOrThrow, deepCheckCopies, makeScratch } from "../verify/deepCheck.js";
 import { atLeast, type DeepCheck, type ProofLevel } from "../verify/proofs.js";
 import type { StorageAdapter } from "../../adapters/types.js";
+import { foreignOf, withoutGoodCopy } from "./coverage.js";
 
 /** Bump on any breaking change to the JSON; documented in README ("Audit JSON"). */
 export const AUDIT_SCHEMA = "triplicate.audit/v1";
@@ -55,6 +56,10 @@ export interface AuditDatabase {
   /** With `policy.proveWithin`: per destination, the complete copies not restore-tested within the window. */
   unproven?: { destination: string; snapshotIds: string[]; of: number }[];
   orphans: { destination: string; key: string }[];
+  /** Reachable destinations that hold no good copy of this database at all (a finding even when 3-2-1 is met). */
+  withoutGoodCopy: string[];
+  /** Files named like snapshots that are not ours: never counted, restored or deleted. */
+  foreign: { destination: string; key: string; detail: string }[];
   /** Every snapshot on every destination (unreachable ones with none, marked), for the timeline. */
   history: { destination: string; reachable: boolean; snapshots: AuditSnapshotCell[] }[];
 }
@@ -148,10 +153,11 @@ export function buildAuditReport(
   const findings: string[] = [];
   for (const { cfg: d, inv } of inventories) if (!inv.reachable) findings.push(`destination ${d.name} is unreachable: ${inv.error ?? "unknown error"}`);
 
-  const databases = cfg.databases.map((db) =>
+  const audited = cfg.databases.map((db) =>
     auditDatabase(db.name, inventories.map(({ cfg: d, inv }) => ({ d, inv, copies: inv.copies.filter((c) => c.db === db.name) })), cfg, opts),
   );
-  for (const db of databases) findings.push(...databaseFindings(db));
+  const databases = audited.map(({ findings: _, ...db }) => db);
+  audited.forEach((db, i) => findings.push(...databaseFindings(databases[i]), ...db.findings));
 
   const reachable = inventories.filter((i) => i.inv.reachable).length;
   const verdict = reachable === 0 ? "could-not-audit" : findings.length === 0 ? "compliant" : "not-compliant";
@@ -176,11 +182,13 @@ export function buildAuditReport(
   };
 }
 
-function auditDatabase(name: string, mine: Holding[], cfg: Config, opts: BuildOptions): AuditDatabase {
+function auditDatabase(name: string, mine: Holding[], cfg: Config, opts: BuildOptions): AuditDatabase & { findings: string[] } {
   const latestCopy = latestOf(mine);
   const latestCopies = latestCopiesOf(mine, latestCopy?.snapshotId, cfg.policy.verifiedLevel);
   const policy = judgePolicy(evidenceOf(latestCopies, mine), cfg.policy, { snapshotCreatedAt: latestCopy ? latestCopy.createdAt : null, now: opts.now });
+  const empty = withoutGoodCopy(mine);
   return {
+    findings: empty.map((e) => `${name}: ${e.destination} holds no good copy of ${name} (${e.why})`),
     db: name,
     latest: latestCopy
       ? {
@@ -198,6 +206,8 @@ function auditDatabase(name: string, mine: Holding[], cfg: Config, opts: BuildOp
     ),
     orphans: mine.flatMap(({ d, copies }) => copies.filter((c) => c.state === "orphan").map((c) => ({ destination: d.name, key: (c.artifactKey ?? c.proofKeys?.[0])! }))),
     ...(cfg.policy.proveWithin ? { unproven: unprovenOf(mine, opts.now.getTime() - durationMs(cfg.policy.proveWithin)) } : {}),
+    withoutGoodCopy: empty.map((e) => e.destination),
+    foreign: foreignOf(mine, name),
     history: mine.map(({ d, inv, copies }) => ({
       destination: d.name,
       reachable: inv.reachable,

@@ -89,6 +89,7 @@ function renderDatabase(report: AuditReport, db: AuditDatabase): string[] {
   out.push(...retentionSection(db), "");
   out.push(...damagedSection(db), "");
   out.push(...orphansSection(db), "");
+  if (db.foreign.length) out.push(...foreignSection(db), "");
   return out;
 }
 
@@ -172,4 +173,12 @@ function orphansSection(db: AuditDatabase): string[] {
   const heading = ["### Orphans (artifacts without a manifest)", ""];
   if (db.orphans.length === 0) return [...heading, "None."];
   return [...heading, ...table(["Destination", "Key"], db.orphans.map((o) => [mdCell(o.destination), code(o.key)]))];
+}
+
+function foreignSection(db: AuditDatabase): string[] {
+  return [
+    "### Foreign files (named like snapshots, not ours: left alone)",
+    "",
+    ...table(["Destination", "Key"], db.foreign.map((f) => [mdCell(f.destination), code(f.key)])),
+  ];
 }

@@ -10,7 +10,9 @@ import type { RunDeps } from "../runtime/context.js";
 import { collectGarbage } from "../runtime/gc.js";
 import { removeSqliteFiles } from "../runtime/sqliteFiles.js";
 import { copySnapshot } from "../snapshot/take.js";
-import { verifyInWorker, type SqliteFacts } from "../snapshot/checks.js";
+import { verifyInWorker, type ForeignKeyMode, type ForeignKeyReport, type SqliteFacts } from "../snapshot/checks.js";
+import { damagedSourceAdvice } from "../snapshot/advice.js";
+import { VerificationError } from "../runtime/errors.js";
 
 export interface PrepareJob {
   db: DatabaseConfig;
@@ -19,6 +21,8 @@ export interface PrepareJob {
   codec: Codec;
   staging: string;
   tags: string[];
+  /** checks.foreignKeys from the config. */
+  foreignKeys: ForeignKeyMode;
   deps: RunDeps;
   log: Logger;
 }
@@ -28,7 +32,7 @@ export interface Prepared {
   artifact: Artifact;
   /** The staged artifact file; the caller removes it once every destination is done. */
   artifactFile: string;
-  snapshot: { durationMs: number; facts: SqliteFacts };
+  snapshot: { durationMs: number; facts: SqliteFacts; foreignKeys: ForeignKeyReport };
   summary: { key: string; size: number; sha256: string; rawSize: number; rawSha256: string; compression: string; durationMs: number };
   /** The manifest, carrying the Object Lock date of the copy it describes where it has one. */
   manifestFor: (lockedUntil?: Date) => Manifest;
@@ -49,15 +53,18 @@ export async function prepareSnapshot(job: PrepareJob): Promise<Prepared> {
     // Verification (integrity_check, foreign keys, row counts) runs in a worker while this
     // thread compresses the same file; a failed check discards the artifact before anything ships.
     const verifyStarted = performance.now();
-    const verified = verifyInWorker({ dbName: db.name, file: copy.path, expectedCounts: copy.sourceCounts, sourceJournalMode: copy.sourceJournalMode }).then(
-      (facts) => ({ facts, ms: Math.round(performance.now() - verifyStarted) }),
-    );
+    const verified = verifyInWorker({
+      dbName: db.name, file: copy.path, expectedCounts: copy.sourceCounts, sourceJournalMode: copy.sourceJournalMode, foreignKeys: job.foreignKeys,
+    }).then((result) => ({ ...result, ms: Math.round(performance.now() - verifyStarted) }));
     const [checked, built] = await Promise.allSettled([verified, buildArtifact(copy.path, artifactFile, codec)]);
-    if (checked.status === "rejected") throw checked.reason;
+    if (checked.status === "rejected") throw withNextStep(checked.reason, db);
     if (built.status === "rejected") throw built.reason;
     const artifact = built.value;
     // Copy plus verification; compression overlaps with the latter and is reported under artifact.
-    const snapshot = { durationMs: copy.durationMs + checked.value.ms, facts: checked.value.facts };
+    const snapshot = { durationMs: copy.durationMs + checked.value.ms, facts: checked.value.facts, foreignKeys: checked.value.foreignKeys };
+    if (snapshot.foreignKeys.violations) {
+      log.warn({ snapshotId, foreignKeyViolations: snapshot.foreignKeys.violations }, "the source has rows that break foreign keys; shipped as they are (checks.foreignKeys: warn)");
+    }
     await removeSqliteFiles(copy.path);
     const artifactKey = keys.artifact(db.name, snapshotId, artifact.ext);
     const summary = {
@@ -76,6 +83,12 @@ export async function prepareSnapshot(job: PrepareJob): Promise<Prepared> {
     await rm(artifactFile, { force: true });
     throw err;
   }
+}
+
+/** A snapshot that fails integrity_check means a damaged source: say what to do about it. */
+function withNextStep(err: unknown, db: DatabaseConfig): unknown {
+  if (!(err instanceof VerificationError) || !err.failures.some((f) => f.startsWith("integrity_check"))) return err;
+  return new VerificationError(err.database, err.failures, { cause: err, nextStep: damagedSourceAdvice(db.name, db.path) });
 }
 
 /** Memory figures for the logs, so a run's footprint per phase is visible without a profiler. */

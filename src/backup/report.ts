@@ -1,4 +1,5 @@
 import type { BackupReport } from "./run.js";
+import { describeForeignKeys } from "../snapshot/checks.js";
 import { formatRetention } from "../retention/format.js";
 import { formatBytes, pad } from "../runtime/format.js";
 
@@ -21,13 +22,23 @@ export function formatBackupReport(r: BackupReport): string {
       lines.push(
         `  snapshot  ${formatBytes(db.artifact.rawSize)} raw, ${rows} rows in ${Object.keys(db.snapshot.facts.rowCounts).length} tables, integrity ok, ${db.snapshot.durationMs} ms`,
       );
+      const fk = db.snapshot.foreignKeys;
+      if (fk.violations) {
+        lines.push(`  WARNING: ${describeForeignKeys(fk)}.`);
+        lines.push(`           Not refused: the copy is faithful to the source and its manifest records the count; to refuse such snapshots set checks: { foreignKeys: fail }`);
+      }
       lines.push(`  artifact  ${db.artifact.key}  ${formatBytes(db.artifact.size)} ${db.artifact.compression}  sha256 ${db.artifact.sha256}`);
     }
     for (const d of db.destinations) {
       const speed = d.mbPerSec ? `, ${d.mbPerSec} MB/s` : "";
       const lock = d.lockedUntil ? `, locked until ${d.lockedUntil.toISOString()}` : "";
-      lines.push(`  ${pad(d.destination, 14)} ${pad(d.status.toUpperCase(), 9)} ${d.status === "failed" ? d.error : `${d.durationMs} ms${speed}${lock}`}`);
+      const outcome = d.status === "failed" ? d.error : d.status === "would-ship" ? `${formatBytes(d.bytes)}; nothing written, nothing proven` : `${d.durationMs} ms${speed}${lock}`;
+      lines.push(`  ${pad(d.destination, 14)} ${pad(d.status.toUpperCase().replace("-", " "), 9)} ${outcome}`);
       if (d.retention) lines.push(...formatRetention(d.retention).map((l) => `      ${l}`));
+    }
+    if (db.policyNotJudged) {
+      lines.push(`  3-2-1 NOT JUDGED (${db.policyNotJudged.reason})`);
+      lines.push(`    a real run would judge: ${db.policyNotJudged.wouldJudge.map((w) => `${w.rule} ${w.required}`).join(", ")}`);
     }
     if (db.policy) {
       lines.push(`  3-2-1 ${db.policy.pass ? "MET" : "NOT MET"}`);

@@ -16,10 +16,10 @@ import { keys, makeSnapshotId } from "../publish/ids.js";
 import { inventoryDestination } from "../catalog/inventory.js";
 import { acquireRunLock } from "../runtime/lock.js";
 import { manifestSource } from "../publish/manifest.js";
-import { judgePolicy, type CopyEvidence, type PolicyVerdict } from "../policy/judge.js";
+import { judgePolicy, type CopyEvidence, type PolicyVerdict, type RuleName } from "../policy/judge.js";
 import { applyRetention, type RetentionOutcome } from "../retention/apply.js";
 import { publishToDestination, type PublishResult } from "../publish/fanout.js";
-import type { SqliteFacts } from "../snapshot/checks.js";
+import type { ForeignKeyReport, SqliteFacts } from "../snapshot/checks.js";
 import { memory, prepareSnapshot, type Prepared } from "./prepare.js";
 import { atLeast } from "../verify/proofs.js";
 
@@ -40,10 +40,13 @@ export interface DatabaseRun {
   exitCode: ExitCode;
   snapshotId?: string;
   error?: string;
-  snapshot?: { durationMs: number; facts: SqliteFacts };
+  snapshot?: { durationMs: number; facts: SqliteFacts; foreignKeys: ForeignKeyReport };
   artifact?: { key: string; size: number; sha256: string; rawSize: number; rawSha256: string; compression: string; durationMs: number };
   destinations: DestinationRun[];
+  /** 3-2-1 on the copies this run verified; absent in a dry run, which verifies none. */
   policy?: PolicyVerdict;
+  /** A dry run: why 3-2-1 was not judged, and the rules a real run would judge. */
+  policyNotJudged?: { reason: string; wouldJudge: { rule: RuleName; required: string }[] };
 }
 
 export interface BackupReport {
@@ -75,7 +78,8 @@ export async function runBackup(cfg: Config, opts: BackupOptions, deps: RunDeps)
   }
   const staging = stagingDir(cfg);
   const release = await acquireRunLock(staging);
-  const open = await openDestinations(cfg.destinations, deps, { dryRun: opts.dryRun, createRoot: true });
+  // A dry run writes nothing, not even a missing root folder: such a destination is reported as not there.
+  const open = await openDestinations(cfg.destinations, deps, { dryRun: opts.dryRun, createRoot: !opts.dryRun });
   const runs: DatabaseRun[] = [];
   try {
     for (const db of databases) {
@@ -114,7 +118,7 @@ async function backupOne(
   const run: DatabaseRun = { db: db.name, snapshotId, exitCode: EXIT.failed, destinations: [] };
   let prepared: Prepared;
   try {
-    prepared = await prepareSnapshot({ db, snapshotId, createdAt, codec, staging, tags: opts.tags, deps, log });
+    prepared = await prepareSnapshot({ db, snapshotId, createdAt, codec, staging, tags: opts.tags, foreignKeys: cfg.checks.foreignKeys, deps, log });
   } catch (err) {
     // Nothing was shipped, so nothing anywhere is deleted.
     run.error = (err as Error).message;
@@ -128,7 +132,8 @@ async function backupOne(
   } finally {
     await rm(prepared.artifactFile, { force: true });
   }
-  judgeRun(run, open, cfg, createdAt, deps, log);
+  if (opts.dryRun) judgeDryRun(run, cfg, createdAt, deps);
+  else judgeRun(run, open, cfg, createdAt, deps, log);
   return run;
 }
 
@@ -180,7 +185,7 @@ function judgeRun(run: DatabaseRun, open: OpenDestinations, cfg: Config, created
       medium: mediumOf(dest),
       offsite: isOffsite(dest),
       // Every verified copy of this run was read back whole; it counts if that is proof enough.
-      verified: d.status === "dry-run" || (d.status === "verified" && atLeast("read-back", cfg.policy.verifiedLevel)),
+      verified: d.status === "verified" && atLeast("read-back", cfg.policy.verifiedLevel),
       lockedUntil: d.lockedUntil,
       verificationFailed: d.verificationFailed,
       problem: d.error,
@@ -196,6 +201,23 @@ function judgeRun(run: DatabaseRun, open: OpenDestinations, cfg: Config, created
   if (!run.policy.pass) {
     for (const r of run.policy.rules.filter((x) => !x.pass)) log.warn({ rule: r.rule }, `3-2-1 rule ${r.rule} ${r.reason}`);
   }
+}
+
+/**
+ * A dry run proves no copy, so 3-2-1 is not judged (the rules a real run
+ * would judge are listed instead). Exit 0 means "the run would be possible":
+ * the snapshot verified and every destination answered; otherwise the exit
+ * a real run would have (1 if no destination could take the copy, else 3).
+ */
+function judgeDryRun(run: DatabaseRun, cfg: Config, createdAt: Date, deps: RunDeps): void {
+  const rules = judgePolicy([], cfg.policy, { snapshotCreatedAt: createdAt, now: deps.clock() }).rules;
+  run.policyNotJudged = {
+    reason: "dry run: nothing was shipped, so no copy was verified and no rule can be met",
+    wouldJudge: rules.map((r) => ({ rule: r.rule, required: r.required })),
+  };
+  const possible = run.destinations.filter((d) => d.status === "would-ship").length;
+  const degraded = possible < run.destinations.length || run.destinations.some((d) => d.retention?.errors.length || d.retention?.leftDamaged.length);
+  run.exitCode = possible === 0 ? EXIT.failed : degraded ? EXIT.degraded : EXIT.ok;
 }
 
 async function retentionAfterCopy(

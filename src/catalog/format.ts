@@ -13,6 +13,7 @@ export function formatInventory(invs: DestinationInventory[]): string {
       const lock = c.lockedUntil ? ` locked until ${c.lockedUntil.toISOString()}` : "";
       lines.push(`  ${pad(c.db, 12)} ${c.snapshotId}  ${pad(c.state, 17)} ${pad(size, 10)}${tags}${lock}${c.detail && c.state !== "complete" ? `  ${c.detail}` : ""}`);
     }
+    for (const f of inv.foreign ?? []) lines.push(`  ${pad(f.key, 39)} ${pad(f.state, 17)} ${pad(formatBytes(f.size), 10)}  not ours: left alone`);
   }
   return lines.join("\n");
 }

@@ -1,7 +1,7 @@
 import pLimit from "p-limit";
 import type { ObjectInfo, StorageAdapter } from "../../adapters/types.js";
 import { NotFoundError, TransientError, describeError } from "../../adapters/errors.js";
-import { parseKey, snapshotTime } from "../publish/ids.js";
+import { looksLikeSnapshot, parseKey, snapshotTime } from "../publish/ids.js";
 import { parseManifest, type Manifest } from "../publish/manifest.js";
 import { atLeast, parseProofName, summarizeProofs, type ProofEntry, type ProofSummary } from "../verify/proofs.js";
 import { hashStream } from "../../adapters/streams.js";
@@ -34,12 +34,28 @@ export interface CopyRecord {
   proofKeys?: string[];
 }
 
+/**
+ * A file named like a snapshot that is not one of ours (an impossible date in
+ * the name, a copy made by hand). Kept apart from `copies` on purpose: no
+ * command can then take it for a snapshot, restore it, count it or delete it.
+ */
+export interface ForeignFile {
+  state: "foreign";
+  db: string;
+  key: string;
+  size: number;
+  modifiedAt: Date;
+  detail: string;
+}
+
 export interface DestinationInventory {
   destination: string;
   adapterId?: string;
   reachable: boolean;
   error?: string;
   copies: CopyRecord[];
+  /** Files that look like snapshots but are not ours; left alone by every command. */
+  foreign?: ForeignFile[];
 }
 
 export async function readManifest(adapter: StorageAdapter, key: string): Promise<Manifest> {
@@ -74,7 +90,17 @@ export async function inventoryDestination(
     return { destination, adapterId: adapter.id, reachable: false, error: describeError(err).message, copies: [] };
   }
   copies.sort((a, b) => a.db.localeCompare(b.db) || a.snapshotId.localeCompare(b.snapshotId));
-  return { destination, adapterId: adapter.id, reachable: true, copies };
+  return { destination, adapterId: adapter.id, reachable: true, copies, foreign: foreignFiles(objects) };
+}
+
+function foreignFiles(objects: ObjectInfo[]): ForeignFile[] {
+  return objects
+    .filter((o) => looksLikeSnapshot(o.key))
+    .map((o) => ({
+      state: "foreign" as const, db: o.key.slice(0, o.key.indexOf("/")), key: o.key, size: o.size, modifiedAt: o.modifiedAt,
+      detail: "named like a snapshot but not one of ours (no valid snapshot id): never counted, restored or deleted",
+    }))
+    .sort((a, b) => a.key.localeCompare(b.key));
 }
 
 interface SnapshotFiles {
@@ -112,7 +138,8 @@ function groupBySnapshot(objects: ObjectInfo[]): SnapshotFiles[] {
  * makes the whole destination unreachable rather than this copy damaged.
  */
 async function judgeCopy(adapter: StorageAdapter, destination: string, g: SnapshotFiles, byKey: Map<string, ObjectInfo>): Promise<CopyRecord> {
-  const base = { destination, db: g.db, snapshotId: g.snapshotId, createdAt: snapshotTime(g.snapshotId)! };
+  // parseKey accepted only ids whose date exists, so the time is there.
+  const base = { destination, db: g.db, snapshotId: g.snapshotId, createdAt: snapshotTime(g.snapshotId) as Date };
   const proofKeys = g.proofs.map((p) => p.key);
   if (!g.manifest) {
     const a = g.artifacts[0];

@@ -33,6 +33,10 @@ policy: { copies: 3, media: 2, offsite: 1 }
 # zstd (default when installed), gzip, or none. level: zstd 1-19 (default 3), gzip 1-9 (default 6).
 compression: { algorithm: zstd, level: 3 }
 
+# Rows that break a foreign key (SQLite enforces them only when the application asks): warn (default)
+# ships the snapshot and names them, fail refuses it, off skips the check. integrity_check always refuses.
+# checks: { foreignKeys: warn }
+
 # Where snapshots are staged before shipping (needs room for one compressed and one raw copy).
 # staging: /var/tmp/triplicate
 

@@ -5,6 +5,7 @@ import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "../runtime/errors.js";
 import { configSchema, type Config } from "./schema.js";
+import { samePlaceProblems } from "./samePlace.js";
 
 export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
   let text: string;
@@ -44,7 +45,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const base = path.dirname(path.resolve(file));
   const cfg = parsed.data;
   const abs = (p: string) => path.resolve(base, expandHome(p));
-  return {
+  const resolved: Config = {
     ...cfg,
     databases: cfg.databases.map((d) => ({ ...d, path: abs(d.path) })),
     // Local paths and key files resolve from the config's folder; a remote `path` stays as written.
@@ -58,6 +59,9 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     staging: cfg.staging ? abs(cfg.staging) : undefined,
     configPath: path.resolve(file),
   };
+  const same = samePlaceProblems(resolved.destinations);
+  if (same.length) throw new ConfigError(`${file} has ${same.length} problem(s)`, same);
+  return resolved;
 }
 
 function expandHome(p: string): string {

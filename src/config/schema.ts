@@ -112,6 +112,18 @@ const policySchema = z.strictObject({
   proveWithin: duration.optional(),
 });
 
+/**
+ * What the source checks refuse. SQLite enforces foreign keys only when the
+ * application turns them on, so real databases carry rows that break them:
+ * by default such a snapshot ships (it is faithful to the source) with the
+ * count in its manifest and a warning in the report. integrity_check is not
+ * configurable: a damaged snapshot never ships.
+ */
+const checksSchema = z.strictObject({
+  foreignKeys: z.enum(["fail", "warn", "off"], { error: "must be fail, warn or off" }).default("warn"),
+});
+export type ChecksConfig = z.infer<typeof checksSchema>;
+
 const compressionSchema = z.strictObject({
   // Left out: zstd when zstd-napi is installed, else gzip.
   algorithm: z.enum(["zstd", "gzip", "none"], { error: "algorithm must be zstd, gzip or none" }).optional(),
@@ -124,6 +136,7 @@ export const configSchema = z
     destinations: z.array(destinationSchema).min(1, { error: "list at least one destination" }),
     policy: policySchema.default({ copies: 3, media: 2, offsite: 1, verifiedLevel: "store-checksum" }),
     compression: compressionSchema.default({}),
+    checks: checksSchema.default({ foreignKeys: "warn" }),
     staging: z.string().min(1).optional(),
     /** Unfinished uploads and artifacts without a manifest older than this are removed. */
     leftoverGrace: duration.default(parseDuration("24h")),
@@ -131,16 +144,7 @@ export const configSchema = z
   .superRefine((cfg, ctx) => {
     unique(cfg.databases.map((d) => d.name), "databases", ctx);
     unique(cfg.destinations.map((d) => d.name), "destinations", ctx);
-    // Two destinations on the same store would count one copy twice for 3-2-1, and the
-    // stricter retention would delete what the other keeps.
-    const seen = new Map<string, string>();
-    cfg.destinations.forEach((d, i) => {
-      const where =
-        d.type === "local" ? `local:${d.path}` : d.type === "sftp" ? `sftp:${d.host}:${d.port}:${d.path}` : `s3:${d.endpoint ?? "aws"}:${d.bucket}/${d.prefix}`;
-      const other = seen.get(where);
-      if (other) ctx.addIssue({ code: "custom", path: ["destinations", i], message: `points at the same place as destination "${other}"; each destination must be a different store or folder` });
-      seen.set(where, d.name);
-    });
+    // Two destinations in the same place are refused in load.ts (samePlace.ts), once paths are resolved.
   });
 
 function unique(names: string[], field: string, ctx: z.RefinementCtx): void {

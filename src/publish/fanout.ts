@@ -4,7 +4,8 @@ import { AdapterError, ChecksumMismatchError, describeError } from "../../adapte
 import { readBackSha256 } from "../catalog/inventory.js";
 import { recordProof, type RecordedLevel } from "../verify/proofs.js";
 
-export type PublishStatus = "verified" | "failed" | "dry-run";
+/** `would-ship`: a dry run, where nothing was written and so nothing was proven. */
+export type PublishStatus = "verified" | "failed" | "would-ship";
 
 export interface PublishResult {
   status: PublishStatus;
@@ -54,7 +55,8 @@ export async function publishToDestination(
 ): Promise<PublishResult> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
-  if (opts.dryRun) return { status: "dry-run", bytes: 0, durationMs: 0, mbPerSec: null };
+  // Bytes are what would be shipped; nothing is written, so nothing here may count as a copy.
+  if (opts.dryRun) return { status: "would-ship", bytes: item.artifact.size, durationMs: 0, mbPerSec: null };
   try {
     const put = await adapter.put(item.artifactKey, item.artifact, opts.signal);
     const back = await readBackSha256(adapter, item.artifactKey, opts.signal);

@@ -28,6 +28,8 @@ export const manifestSchema = z.object({
     userVersion: z.number().int(),
     schemaSha256: hex64,
     rowCounts: z.record(z.string(), z.number().int()),
+    /** Rows breaking a foreign key in the source (shipped under checks.foreignKeys: warn); absent when not checked. */
+    foreignKeyViolations: z.number().int().min(0).optional(),
   }),
   raw: z.object({ size: z.number().int().min(0), sha256: hex64 }),
   artifact: z.object({ key: z.string(), size: z.number().int().min(0), sha256: hex64 }),

@@ -28,9 +28,9 @@ export class SnapshotError extends TriplicateError {
   }
 }
 
-/** The snapshot was taken but failed a check; it is never shipped. */
+/** The snapshot was taken but failed a check; it is never shipped. `nextStep` tells the operator what to do. */
 export class VerificationError extends TriplicateError {
-  constructor(readonly database: string, readonly failures: string[], options?: { cause?: unknown }) {
-    super(`database ${database}: snapshot failed verification: ${failures.join("; ")}`, options);
+  constructor(readonly database: string, readonly failures: string[], options?: { cause?: unknown; nextStep?: string }) {
+    super(`database ${database}: snapshot failed verification: ${failures.join("; ")}${options?.nextStep ? `; ${options.nextStep}` : ""}`, options);
   }
 }

@@ -13,7 +13,35 @@ export interface SqliteFacts {
   userVersion: number;
   schemaSha256: string;
   rowCounts: Record<string, number>;
+  /** Rows that break a foreign key, as foreign_key_check counted them; absent when the check was off. */
+  foreignKeyViolations?: number;
 }
+
+/** `checks.foreignKeys`: refuse a snapshot with violations, ship it with a warning, or skip the check. */
+export type ForeignKeyMode = "fail" | "warn" | "off";
+
+/** One row foreign_key_check reports: `rowid` of `table` names a `parent` row that does not exist. */
+export interface ForeignKeyViolation {
+  table: string;
+  rowid: number | null;
+  parent: string;
+}
+
+/** What the report says about foreign keys: the count (null when off) and the first few rows. */
+export interface ForeignKeyReport {
+  mode: ForeignKeyMode;
+  violations: number | null;
+  first: ForeignKeyViolation[];
+}
+
+/** A snapshot that passed its checks: the facts for the manifest, and what the report warns about. */
+export interface CheckedSnapshot {
+  facts: SqliteFacts;
+  foreignKeys: ForeignKeyReport;
+}
+
+/** How many violating rows the report names; the manifest keeps only the count. */
+export const FOREIGN_KEY_SAMPLE = 5;
 
 /**
  * better-sqlite3 gives every connection a 16 MiB page cache. Our reads are
@@ -26,8 +54,11 @@ export const SMALL_PAGE_CACHE = -2000;
  * Checks the copy on its own: integrity, foreign keys, and the same row
  * counts as the source had in the copied transaction. Read-only, so it can
  * run in a worker thread while the same file is being compressed.
+ * A failed integrity_check or row count always throws; foreign-key
+ * violations throw only in "fail" mode (they are the source's own data).
  */
-export function verifySnapshot({ dbName, file, expectedCounts, sourceJournalMode, countLabels = { expected: "source", actual: "snapshot" } }: VerifyJob): SqliteFacts {
+export function verifySnapshot(job: VerifyJob): CheckedSnapshot {
+  const { dbName, file, expectedCounts, sourceJournalMode, countLabels = { expected: "source", actual: "snapshot" } } = job;
   const db = new Database(file, { fileMustExist: true, readonly: true });
   try {
     // No mmap_size, on purpose: reading through a memory map made a 1 GiB restore ~5% faster
@@ -38,9 +69,12 @@ export function verifySnapshot({ dbName, file, expectedCounts, sourceJournalMode
     const integrity = db.pragma("integrity_check(20)", { simple: false }) as { integrity_check: string }[];
     const problems = integrity.map((r) => r.integrity_check).filter((m) => m !== "ok");
     if (problems.length) failures.push(`integrity_check: ${problems.slice(0, 5).join(" | ")}`);
-    const fk = db.pragma("foreign_key_check") as { table: string; parent: string; rowid: number }[];
-    if (fk.length) {
-      failures.push(`foreign_key_check: ${fk.length} row(s) point at missing parents (first: ${fk[0].table} rowid ${fk[0].rowid} → ${fk[0].parent})`);
+    const foreignKeys = checkForeignKeys(db, job.foreignKeys);
+    if (job.foreignKeys === "fail" && foreignKeys.violations) {
+      failures.push(
+        `foreign_key_check: ${describeForeignKeys(foreignKeys)}; checks.foreignKeys is "fail": fix those rows in the source, ` +
+          `or set checks: { foreignKeys: warn } to back the database up as it is`,
+      );
     }
     let counts: Record<string, number> = {};
     if (!problems.length) {
@@ -50,7 +84,7 @@ export function verifySnapshot({ dbName, file, expectedCounts, sourceJournalMode
       }
     }
     if (failures.length) throw new VerificationError(dbName, failures);
-    return {
+    const facts: SqliteFacts = {
       pageSize: Number(db.pragma("page_size", { simple: true })),
       pageCount: Number(db.pragma("page_count", { simple: true })),
       journalMode: sourceJournalMode,
@@ -58,12 +92,36 @@ export function verifySnapshot({ dbName, file, expectedCounts, sourceJournalMode
       schemaSha256: schemaHash(db),
       rowCounts: counts,
     };
+    if (foreignKeys.violations !== null) facts.foreignKeyViolations = foreignKeys.violations;
+    return { facts, foreignKeys };
   } catch (err) {
     if (err instanceof VerificationError) throw err;
     throw new VerificationError(dbName, [(err as Error).message], { cause: err });
   } finally {
     db.close();
   }
+}
+
+/**
+ * Counts every row foreign_key_check reports and keeps the first few. Iterated,
+ * not collected: a database with millions of dangling rows must not need
+ * millions of objects in a 64 MB worker heap.
+ */
+function checkForeignKeys(db: Database.Database, mode: ForeignKeyMode): ForeignKeyReport {
+  if (mode === "off") return { mode, violations: null, first: [] };
+  let violations = 0;
+  const first: ForeignKeyViolation[] = [];
+  for (const row of db.prepare("PRAGMA foreign_key_check").iterate() as Iterable<{ table: string; rowid: number | null; parent: string }>) {
+    violations++;
+    if (first.length < FOREIGN_KEY_SAMPLE) first.push({ table: row.table, rowid: row.rowid, parent: row.parent });
+  }
+  return { mode, violations, first };
+}
+
+/** "7 row(s) break foreign keys (first: posts rowid 101 → authors, ...)". */
+export function describeForeignKeys(fk: ForeignKeyReport): string {
+  const rows = fk.first.map((v) => `${v.table} rowid ${v.rowid ?? "?"} → ${v.parent}`).join(", ");
+  return `${fk.violations} row(s) break foreign keys: they point at missing parents (first: ${rows}${(fk.violations ?? 0) > fk.first.length ? ", ..." : ""})`;
 }
 
 /** Row count of every user table (not views, not sqlite_ internals, not virtual tables). */
@@ -91,6 +149,8 @@ export interface VerifyJob {
   file: string;
   expectedCounts: Record<string, number>;
   sourceJournalMode: string;
+  /** See ForeignKeyMode; every caller decides, so a restore cannot inherit a backup's strictness by accident. */
+  foreignKeys: ForeignKeyMode;
   /** How a row-count mismatch names the two sides; default "source" and "snapshot" (a backup). */
   countLabels?: { expected: string; actual: string };
 }
@@ -100,10 +160,10 @@ export interface VerifyJob {
  * hash) meanwhile. Runs inline only when loaded from TypeScript sources (a
  * test runner); a compiled build without its worker is an error.
  */
-export async function verifyInWorker(job: VerifyJob): Promise<SqliteFacts> {
+export async function verifyInWorker(job: VerifyJob): Promise<CheckedSnapshot> {
   const workerUrl = compiledWorker("snapshotWorker.js", import.meta.url);
   if (!workerUrl) return verifySnapshot(job);
-  const reply = await new Promise<{ ok: true; facts: SqliteFacts } | { ok: false; failures: string[] }>((resolve, reject) => {
+  const reply = await new Promise<{ ok: true; checked: CheckedSnapshot } | { ok: false; failures: string[] }>((resolve, reject) => {
     // A small heap: the work happens inside SQLite, not in JS.
     const worker = new Worker(workerUrl, { workerData: job, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 } });
     worker.once("message", resolve);
@@ -111,5 +171,5 @@ export async function verifyInWorker(job: VerifyJob): Promise<SqliteFacts> {
     worker.once("exit", (code) => code !== 0 && reject(new Error(`verification worker exited with code ${code}`)));
   });
   if (!reply.ok) throw new VerificationError(job.dbName, reply.failures);
-  return reply.facts;
+  return reply.checked;
 }

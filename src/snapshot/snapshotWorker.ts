@@ -9,8 +9,8 @@ import { VerificationError } from "../runtime/errors.js";
  */
 const job = workerData as VerifyJob;
 try {
-  const facts = verifySnapshot(job);
-  parentPort!.postMessage({ ok: true, facts });
+  const checked = verifySnapshot(job);
+  parentPort!.postMessage({ ok: true, checked });
 } catch (err) {
   parentPort!.postMessage({
     ok: false,

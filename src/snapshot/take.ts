@@ -8,6 +8,7 @@ import path from "node:path";
 import { SnapshotError } from "../runtime/errors.js";
 import { removeSqliteFiles } from "../runtime/sqliteFiles.js";
 import { SMALL_PAGE_CACHE, countRows } from "./checks.js";
+import { damagedSourceAdvice } from "./advice.js";
 
 export interface CopiedSnapshot {
   /** Staging file holding the consistent copy (switched to journal_mode=DELETE). */
@@ -79,7 +80,9 @@ export async function copySnapshot(dbName: string, sourcePath: string, stagingFi
     if (source.inTransaction) source.exec("ROLLBACK");
     source.close();
     await removeSqliteFiles(stagingFile);
-    throw new SnapshotError(dbName, `snapshot of ${sourcePath} failed: ${(err as Error).message}`, { cause: err });
+    // A malformed page met while copying is the source's damage, found before integrity_check could.
+    const advice = (err as { code?: string }).code === "SQLITE_CORRUPT" ? `; ${damagedSourceAdvice(dbName, sourcePath)}` : "";
+    throw new SnapshotError(dbName, `snapshot of ${sourcePath} failed: ${(err as Error).message}${advice}`, { cause: err });
   }
   source.close();
   return { path: stagingFile, sourceCounts, sourceJournalMode, durationMs: Math.round(performance.now() - started) };

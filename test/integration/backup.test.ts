@@ -237,11 +237,13 @@ describe("triplicate backup (CLI, local destinations)", () => {
     expect(plan.stdout).toMatch(/newest snapshot, daily snapshot/);
   });
 
-  it("--dry-run snapshots and verifies but writes nothing", async () => {
+  it("--dry-run snapshots and verifies but writes nothing (more in dryRun.test.ts)", async () => {
     createSampleDb(path.join(dir, "app.db"));
+    // A dry run creates no folder, so the destinations must be there for the run to be possible.
+    for (const d of ["disk", "usb", "cloud"]) await mkdir(path.join(dir, "dest", d), { recursive: true });
     const res = await runCli(["backup", "--config", await writeConfig(), "--dry-run", "--json"]);
     expect(res.code, res.stderr).toBe(0);
-    expect(res.json().databases[0].destinations.map((d: any) => d.status)).toEqual(["dry-run", "dry-run", "dry-run"]);
+    expect(res.json().databases[0].destinations.map((d: any) => d.status)).toEqual(["would-ship", "would-ship", "would-ship"]);
     expect(await filesUnder(path.join(dir, "dest"))).toEqual([]);
   });
 

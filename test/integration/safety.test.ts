@@ -94,7 +94,7 @@ describe("safety", () => {
     expect(archive.map((c: any) => c.state)).toEqual(["bad-manifest"]);
     const pr = await runCli(["prune", "--config", both, "--json"]);
     expect(pr.json().destinations[0].databases.flatMap((d: any) => d.deleted)).toEqual([]);
-    expect((await readdir(path.join(dir, "disk", "app"))).length).toBe(2); // the newest app copy is intact
+    expect((await readdir(path.join(dir, "disk", "app"))).length).toBe(3); // the newest app copy is intact: artifact, manifest, proof
   });
 
   it("restore exits 3 when a destination could not be reached (it may hold something newer)", async () => {

@@ -85,7 +85,8 @@ describe("one backup, three destinations (local, SFTP, S3)", () => {
     const head = await s3c.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: `${path.basename(dir)}/${run.artifact.key}` }));
     expect(head.Metadata?.sha256).toBe(run.artifact.sha256);
     // No temp names left on the NAS.
-    expect((await readdir(path.join(nasRoot, "app"))).sort()).toEqual([`${run.snapshotId}.manifest.json`, path.basename(run.artifact.key)]);
+    const onNas = (await readdir(path.join(nasRoot, "app"))).sort();
+    expect(onNas).toEqual([`${run.snapshotId}.manifest.json`, expect.stringMatching(/\.proof-.*-read-back-ok-/), path.basename(run.artifact.key)]);
   });
 
   it("the NAS is down: the other two complete, exit 3, and the report names the rule and the NAS", async () => {

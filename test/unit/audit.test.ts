@@ -69,6 +69,29 @@ describe("buildAuditReport", () => {
     expect(r.findings).toContain("app: disk holds 1 snapshot(s) its retention would delete (run triplicate prune)");
   });
 
+  it("a destination holding no good copy is a finding, even when the copy count is met", () => {
+    const loose = { ...cfg, policy: { ...cfg.policy, copies: 2, media: 1, offsite: 0 } };
+    const invs = [inv("disk", ids.slice(1).map((i) => copy("disk", i))), inv("usb", []), inv("cloud", ids.map((i) => copy("cloud", i)))];
+    const r = buildAuditReport(loose, loose.destinations.map((d, i) => ({ cfg: d, inv: invs[i] })), { now, deep: false, toolVersion: "test" });
+    expect(r.databases[0].policy.pass).toBe(true);
+    expect(r.verdict).toBe("not-compliant");
+    expect(r.findings).toEqual(["app: usb holds no good copy of app (it holds no snapshot of it at all)"]);
+    expect(r.databases[0].withoutGoodCopy).toEqual(["usb"]);
+  });
+
+  it("a destination whose only copies are damaged is named too, once", () => {
+    const loose = { ...cfg, policy: { ...cfg.policy, copies: 2, media: 1, offsite: 0 } };
+    const invs = [inv("disk", ids.slice(1).map((i) => copy("disk", i))), inv("usb", [copy("usb", ids[2], "size-mismatch")]), inv("cloud", ids.map((i) => copy("cloud", i)))];
+    const r = buildAuditReport(loose, loose.destinations.map((d, i) => ({ cfg: d, inv: invs[i] })), { now, deep: false, toolVersion: "test" });
+    expect(r.findings).toContain("app: usb holds no good copy of app (1 damaged)");
+    expect(r.databases[0].withoutGoodCopy).toEqual(["usb"]);
+  });
+
+  it("an unreachable destination is one finding (unreachable), not also 'no good copy'", () => {
+    const r = report([inv("disk", ids.slice(1).map((i) => copy("disk", i))), inv("usb", [], false), inv("cloud", ids.map((i) => copy("cloud", i)))]);
+    expect(r.findings).toEqual(["destination usb is unreachable: connection refused"]);
+  });
+
   it("could not audit when nothing answers", () => {
     const r = report([inv("disk", [], false), inv("usb", [], false), inv("cloud", [], false)]);
     expect(r).toMatchObject({ verdict: "could-not-audit", exitCode: 1 });

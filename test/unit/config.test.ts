@@ -1,4 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { parseConfig } from "../../src/config/load.js";
 import { ConfigError } from "../../src/runtime/errors.js";
 import { EXAMPLE_CONFIG } from "../../src/cli/init.js";
@@ -85,6 +88,56 @@ describe("config", () => {
     expect(problems("databases: [")[0]).toMatch(/not valid YAML|Flow sequence/);
   });
 });
+
+describe("two destinations in the same place under different spellings", () => {
+  const two = (a: string, b: string) => `databases: [{ name: app, path: ./app.db }]\ndestinations:\n  - ${a}\n  - ${b}\n`;
+  const local = (name: string, p: string) => `{ name: ${name}, type: local, path: ${JSON.stringify(p)} }`;
+
+  it.each([
+    ["a trailing slash", "./backups", "./backups/"],
+    ["a dot segment", "./backups", "./x/../backups"],
+    ["a relative and an absolute path", "./backups", "/etc/triplicate/backups"],
+  ])("refuses %s (folders that do not exist yet)", (_what, a, b) => {
+    expect(problems(two(local("a", a), local("b", b))).join("\n")).toMatch(/destinations\[1\] \(in destinations "b"\): points at the same place as destination "a" \(\/etc\/triplicate\/backups\)/);
+  });
+
+  it("refuses a symlink to another destination's folder, and one below a symlinked parent", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "tri-cfg-"));
+    try {
+      await mkdir(path.join(dir, "real", "sub"), { recursive: true });
+      await symlink(path.join(dir, "real"), path.join(dir, "link"));
+      const file = path.join(dir, "t.yml");
+      const link = problems2(two(local("a", "./real"), local("b", "./link")), file);
+      expect(link.join("\n")).toMatch(/destinations\[1\] \(in destinations "b"\): points at the same place as destination "a"/);
+      // "./link/later" does not exist yet: its existing parent is resolved.
+      const below = problems2(two(local("a", "./real/later"), local("b", "./link/later/")), file);
+      expect(below.join("\n")).toMatch(/points at the same place as destination "a"/);
+      expect(() => parseConfig(two(local("a", "./real"), local("b", "./real/sub")), file, {})).not.toThrow();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses the same SFTP folder spelt differently, and the same bucket prefix", () => {
+    const key = '"SHA256:' + "A".repeat(43) + '"';
+    const sftp = (name: string, host: string, p: string) => `{ name: ${name}, type: sftp, host: ${host}, username: b, password: x, hostKeySha256: ${key}, path: ${JSON.stringify(p)} }`;
+    expect(problems(two(sftp("a", "nas.lan", "/volume1/b"), sftp("b", "NAS.lan", "/volume1//b/"))).join("\n")).toMatch(/"b"\): points at the same place as destination "a"/);
+    expect(problems(two(sftp("a", "nas.lan", "~/b"), sftp("b", "nas.lan", "b/"))).join("\n")).toMatch(/points at the same place/);
+    const s3 = (name: string, endpoint: string, prefix: string) => `{ name: ${name}, type: s3, bucket: bk, endpoint: ${endpoint}, prefix: ${JSON.stringify(prefix)} }`;
+    expect(problems(two(s3("a", "https://s3.example.com", "x/y"), s3("b", "https://S3.example.com:443/", "x/y/"))).join("\n")).toMatch(/points at the same place/);
+    expect(() => parseConfig(two(s3("a", "https://s3.example.com", "x/"), s3("b", "https://s3.example.com", "y/")), "/t.yml", {})).not.toThrow();
+  });
+});
+
+function problems2(yaml: string, file: string): string[] {
+  try {
+    parseConfig(yaml, file, {});
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error("expected a ConfigError");
+}
 
 describe("durations", () => {
   it("parses sums of units", () => {

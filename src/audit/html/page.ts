@@ -113,6 +113,10 @@ function renderDatabase(report: AuditReport, db: AuditDatabase, index: number): 
   o.push(...retentionSection(db));
   o.push(...damagedSection(db));
   o.push(...orphansSection(db));
+  if (db.foreign.length) {
+    o.push(`<h3>Foreign files <span class="none">(named like snapshots, not ours: left alone)</span></h3>`);
+    o.push(tableHtml("foreign", ["Destination", "Key"], db.foreign.map((x) => ({ cells: [esc(x.destination), `<code>${esc(x.key)}</code>`] }))));
+  }
   o.push(`</section>`);
   return o.join("\n");
 }
