@@ -21,12 +21,19 @@ export function formatBackupReport(r: BackupReport): string {
       lines.push(
         `  snapshot  ${formatBytes(db.artifact.rawSize)} raw, ${rows} rows in ${Object.keys(db.snapshot.facts.rowCounts).length} tables, integrity ok, ${db.snapshot.durationMs} ms`,
       );
+      if (db.anomaly) {
+        const a = db.anomaly;
+        lines.push(`  ANOMALY   the source shrank since snapshot ${a.baseline} (on ${a.baselineDestination})${a.accepted ? ", accepted with --accept-shrink" : ""}:`);
+        for (const f of a.findings) lines.push(`            ${f.message}`);
+        if (!a.accepted) lines.push(`            shipped and marked; nothing is deleted on any destination; ${a.howToAccept}`);
+      }
       lines.push(`  artifact  ${db.artifact.key}  ${formatBytes(db.artifact.size)} ${db.artifact.compression}  sha256 ${db.artifact.sha256}`);
     }
     for (const d of db.destinations) {
       const speed = d.mbPerSec ? `, ${d.mbPerSec} MB/s` : "";
       const lock = d.lockedUntil ? `, locked until ${d.lockedUntil.toISOString()}` : "";
       lines.push(`  ${pad(d.destination, 14)} ${pad(d.status.toUpperCase(), 9)} ${d.status === "failed" ? d.error : `${d.durationMs} ms${speed}${lock}`}`);
+      if (d.clock && d.clock.skewSeconds !== 0) lines.push(`      clocks: host ${d.clock.host}, ${d.destination} ${d.clock.store} (${d.clock.skewSeconds}s apart)`);
       if (d.retention) lines.push(...formatRetention(d.retention).map((l) => `      ${l}`));
     }
     if (db.policy) {

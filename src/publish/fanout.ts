@@ -2,6 +2,7 @@
 import type { BlobSource, StorageAdapter } from "../../adapters/types.js";
 import { AdapterError, ChecksumMismatchError, describeError } from "../../adapters/errors.js";
 import { readBackSha256 } from "../catalog/inventory.js";
+import { readClocks, type ClockReading } from "../guard/clock.js";
 
 export type PublishStatus = "verified" | "failed" | "dry-run";
 
@@ -16,6 +17,8 @@ export interface PublishResult {
   verificationFailed?: boolean;
   error?: string;
   errorCode?: string;
+  /** This host's clock and the store's around the artifact's write, where the store has a clock of its own. */
+  clock?: ClockReading;
 }
 
 export interface PublishItem {
@@ -32,12 +35,19 @@ export interface PublishItem {
  * exists only once its manifest does, so a failure anywhere before leaves no
  * copy that could be mistaken for a good one.
  */
-export async function publishToDestination(adapter: StorageAdapter, item: PublishItem, opts: { dryRun: boolean; signal?: AbortSignal }): Promise<PublishResult> {
+export async function publishToDestination(
+  adapter: StorageAdapter,
+  item: PublishItem,
+  opts: { dryRun: boolean; signal?: AbortSignal; clock?: () => Date },
+): Promise<PublishResult> {
+  const clock = opts.clock ?? (() => new Date());
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   if (opts.dryRun) return { status: "dry-run", bytes: 0, durationMs: 0, mbPerSec: null };
   try {
+    const hostBefore = clock();
     const put = await adapter.put(item.artifactKey, item.artifact, opts.signal);
+    const reading = put.storeTime ? readClocks(hostBefore, clock(), put.storeTime) : undefined;
     const back = await readBackSha256(adapter, item.artifactKey, opts.signal);
     if (back.size !== item.artifact.size || back.sha256 !== item.artifact.sha256) {
       // Our own key, written a moment ago and listed by no manifest: remove the bad bytes now.
@@ -61,6 +71,7 @@ export async function publishToDestination(adapter: StorageAdapter, item: Publis
       durationMs: ms,
       mbPerSec: ms > 0 ? round((item.artifact.size / 1e6) / (ms / 1000)) : null,
       lockedUntil: put.lockedUntil,
+      ...(reading ? { clock: reading } : {}),
     };
   } catch (err) {
     return {
