@@ -31,6 +31,8 @@ export interface MemoryOptions {
   statAddsDetails?: boolean;
   /** Gives each committed object its modifiedAt. */
   now?: () => Date;
+  /** A store with a clock of its own: put returns its reading as `storeTime` (as S3 and SFTP do). */
+  storeClock?: () => Date;
   /**
    * Consulted on every call, after failNext: an Error fails the call at once;
    * a BrokenDownload (get only) opens the download and breaks it off.
@@ -96,7 +98,8 @@ export function createMemoryAdapter(options: MemoryOptions = {}): MemoryAdapter 
       const { bytes, sha256 } = await receive(src, { adapter: id, op: "put", key }, signal);
       const info: ObjectInfo = { key, size: bytes.length, modifiedAt: now(), sha256 };
       objects.set(key, { bytes, info });
-      return statAddsDetails ? { ...info } : withoutSha(info);
+      const written = statAddsDetails ? { ...info } : withoutSha(info);
+      return options.storeClock ? { ...written, storeTime: options.storeClock() } : written;
     },
 
     async get(key: string, signal?: AbortSignal, from = 0): Promise<Readable> {

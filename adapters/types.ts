@@ -38,6 +38,14 @@ export interface ObjectInfo {
   storeSha256?: string;
   /** Object Lock retain-until, for stores that lock objects (S3). */
   lockedUntil?: Date;
+  /**
+   * Returned by `put` only, and only by a store with a clock of its own (S3:
+   * the Last-Modified it gave the object; SFTP: the mtime the server stamped
+   * on the file): the store's time of the write. Lets a run notice that this
+   * host's clock is off before retention measures anything from it. A local
+   * folder shares the host's clock and leaves it out.
+   */
+  storeTime?: Date;
 }
 
 export interface AdapterCapabilities {

@@ -50,6 +50,8 @@ export async function putObject(s3: S3Context, key: string, src: BlobSource, sig
     });
   }
   info.sha256 ??= src.sha256;
+  // S3 sets Last-Modified from its own clock (for a multipart upload: when it began).
+  if (head.LastModified) info.storeTime = head.LastModified;
   if (config.objectLock && lockUntil && !head.ObjectLockRetainUntilDate) {
     await applyRetention(s3, { key, full, versionId: versionId ?? head.VersionId }, lockUntil, signal);
     info.lockedUntil = lockUntil;

@@ -58,7 +58,9 @@ export async function putObject(cx: SftpContext, key: string, src: BlobSource, s
       committed = true;
       log.debug({ key, size: src.size, transfer: how }, "sftp put committed");
       const st = await req<Stats>(s, (cb) => s.sftp.stat(full, cb));
-      return { key, size: st.size, modifiedAt: new Date(st.mtime * 1000) };
+      // The server stamped this mtime with its own clock: the run compares it with this host's.
+      const modifiedAt = new Date(st.mtime * 1000);
+      return { key, size: st.size, modifiedAt, storeTime: modifiedAt };
     } finally {
       if (!committed) {
         if (s.alive) {

@@ -22,6 +22,12 @@ export function formatBackupReport(r: BackupReport): string {
       lines.push(
         `  snapshot  ${formatBytes(db.artifact.rawSize)} raw, ${rows} rows in ${Object.keys(db.snapshot.facts.rowCounts).length} tables, integrity ok, ${db.snapshot.durationMs} ms`,
       );
+      if (db.anomaly) {
+        const a = db.anomaly;
+        lines.push(`  ANOMALY   the source shrank since snapshot ${a.baseline} (on ${a.baselineDestination})${a.accepted ? ", accepted with --accept-shrink" : ""}:`);
+        for (const f of a.findings) lines.push(`            ${f.message}`);
+        if (!a.accepted) lines.push(`            shipped and marked; nothing is deleted on any destination; ${a.howToAccept}`);
+      }
       const fk = db.snapshot.foreignKeys;
       if (fk.violations) {
         lines.push(`  WARNING: ${describeForeignKeys(fk)}.`);
@@ -34,6 +40,7 @@ export function formatBackupReport(r: BackupReport): string {
       const lock = d.lockedUntil ? `, locked until ${d.lockedUntil.toISOString()}` : "";
       const outcome = d.status === "failed" ? d.error : d.status === "would-ship" ? `${formatBytes(d.bytes)}; nothing written, nothing proven` : `${d.durationMs} ms${speed}${lock}`;
       lines.push(`  ${pad(d.destination, 14)} ${pad(d.status.toUpperCase().replace("-", " "), 9)} ${outcome}`);
+      if (d.clock && d.clock.skewSeconds !== 0) lines.push(`      clocks: host ${d.clock.host}, ${d.destination} ${d.clock.store} (${d.clock.skewSeconds}s apart)`);
       if (d.retention) lines.push(...formatRetention(d.retention).map((l) => `      ${l}`));
     }
     if (db.policyNotJudged) {

@@ -22,11 +22,16 @@ import { publishToDestination, type PublishResult } from "../publish/fanout.js";
 import type { ForeignKeyReport, SqliteFacts } from "../snapshot/checks.js";
 import { memory, prepareSnapshot, type Prepared } from "./prepare.js";
 import { atLeast } from "../verify/proofs.js";
+import { checkShrink, markAnomaly, type AnomalyReport } from "./shrinkCheck.js";
+import { skewHold } from "../guard/clock.js";
+import type { RetentionHold } from "../guard/holds.js";
 
 export interface BackupOptions {
   db?: string;
   tags: string[];
   dryRun: boolean;
+  /** `--accept-shrink`: a shrunk source is meant; the snapshot becomes the new baseline and retention runs. */
+  acceptShrink?: boolean;
 }
 
 export interface DestinationRun extends PublishResult {
@@ -47,6 +52,8 @@ export interface DatabaseRun {
   policy?: PolicyVerdict;
   /** A dry run: why 3-2-1 was not judged, and the rules a real run would judge. */
   policyNotJudged?: { reason: string; wouldJudge: { rule: RuleName; required: string }[] };
+  /** Set when the source shrank far below the last good snapshot (src/guard/shrink.ts). */
+  anomaly?: AnomalyReport;
 }
 
 export interface BackupReport {
@@ -128,7 +135,9 @@ async function backupOne(
   run.snapshot = prepared.snapshot;
   run.artifact = prepared.summary;
   try {
-    run.destinations = await shipEverywhere(prepared, { db: db.name, snapshotId, cfg, opts, deps, open, log });
+    run.anomaly = await checkShrink(db.name, prepared, open.values(), cfg, { accept: !!opts.acceptShrink, log });
+    const holds = run.anomaly ? markAnomaly(prepared, snapshotId, run.anomaly) : [];
+    run.destinations = await shipEverywhere(prepared, { db: db.name, snapshotId, cfg, opts, deps, open, log, holds });
   } finally {
     await rm(prepared.artifactFile, { force: true });
   }
@@ -145,6 +154,8 @@ interface ShipContext {
   deps: RunDeps;
   open: OpenDestinations;
   log: Logger;
+  /** Holds for every destination's retention this run (a shrunk source). */
+  holds: RetentionHold[];
 }
 
 /** The same artifact to every destination at once; each applies its retention once it holds the new copy. */
@@ -170,7 +181,10 @@ async function shipEverywhere(prepared: Prepared, ctx: ShipContext): Promise<Des
         return dr;
       }
       log.info({ destination: dest.name, ms: result.durationMs, mbPerSec: result.mbPerSec, ...memory() }, `copy on ${dest.name} ${result.status}`);
-      dr.retention = await retentionAfterCopy(adapter, dest, db, snapshotId, cfg, opts.dryRun, deps);
+      const skewed = result.clock && skewHold(dest.name, result.clock, cfg.guard.maxClockSkew);
+      if (skewed) log.error({ destination: dest.name, clock: result.clock }, skewed.message);
+      const holds = skewed ? [...ctx.holds, skewed] : ctx.holds;
+      dr.retention = await retentionAfterCopy(adapter, dest, db, { justWritten: snapshotId, holds }, cfg, opts.dryRun, deps);
       return dr;
     }),
   );
@@ -196,7 +210,8 @@ function judgeRun(run: DatabaseRun, open: OpenDestinations, cfg: Config, created
   const degraded =
     verified < run.destinations.length ||
     !run.policy.pass ||
-    run.destinations.some((d) => d.retention?.errors.length || d.retention?.leftDamaged.length);
+    (run.anomaly && !run.anomaly.accepted) ||
+    run.destinations.some((d) => d.retention?.errors.length || d.retention?.leftDamaged.length || d.retention?.held.length);
   run.exitCode = verified === 0 ? EXIT.failed : degraded ? EXIT.degraded : EXIT.ok;
   if (!run.policy.pass) {
     for (const r of run.policy.rules.filter((x) => !x.pass)) log.warn({ rule: r.rule }, `3-2-1 rule ${r.rule} ${r.reason}`);
@@ -224,7 +239,7 @@ async function retentionAfterCopy(
   adapter: StorageAdapter,
   dest: DestinationConfig,
   db: string,
-  justWritten: string,
+  run: { justWritten: string; holds: RetentionHold[] },
   cfg: Config,
   dryRun: boolean,
   deps: RunDeps,
@@ -232,10 +247,12 @@ async function retentionAfterCopy(
   try {
     const inv = await inventoryDestination(adapter, dest.name, [db]);
     if (!inv.reachable) throw new TriplicateError(inv.error ?? "listing failed");
-    return await applyRetention(adapter, dest.name, db, inv.copies, dest.retention, { now: deps.clock(), dryRun, leftoverGrace: cfg.leftoverGrace, justWritten });
+    return await applyRetention(adapter, dest.name, db, inv.copies, dest.retention, {
+      now: deps.clock(), dryRun, leftoverGrace: cfg.leftoverGrace, justWritten: run.justWritten, guard: cfg.guard, holds: run.holds,
+    });
   } catch (err) {
     return {
-      destination: dest.name, db, dryRun, kept: [], deleted: [], leftDamaged: [], orphansDeleted: [], orphansWaiting: [], temporarySwept: [],
+      destination: dest.name, db, dryRun, kept: [], deleted: [], leftDamaged: [], orphansDeleted: [], orphansWaiting: [], temporarySwept: [], held: [],
       errors: [`retention skipped: ${(err as Error).message}`],
     };
   }

@@ -42,6 +42,14 @@ compression: { algorithm: zstd, level: 3 }
 
 # Interrupted uploads and artifacts without a manifest older than this are removed.
 # leftoverGrace: 24h
+
+# What stops retention on a bad night (the defaults): a snapshot with more than maxShrink fewer
+# rows (in all, or in a table of minTableRows or more) or raw bytes than the last good one, an
+# emptied database or a lost table, is shipped but marked an anomaly and nothing is deleted
+# (accept it with backup --accept-shrink); a destination whose clock is more than maxClockSkew
+# off this host's keeps everything; one run deletes at most maxDelete of a destination's good
+# snapshots of a database (prune --force lifts it).
+# guard: { maxShrink: 50%, minTableRows: 1000, maxClockSkew: 5min, maxDelete: 50% }
 `;
 
 export async function initCommand(flags: { config: string; force?: boolean }, io: CliIO): Promise<ExitCode> {

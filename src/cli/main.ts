@@ -35,6 +35,7 @@ export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
     .option("--db <name>", "only this database")
     .option("--tag <tag>", "tag the snapshot (repeatable; default: manual)", collect, [])
     .option("--dry-run", "snapshot and verify, but write and delete nothing on destinations")
+    .option("--accept-shrink", "the source shrank on purpose: ship this snapshot as the new baseline and let retention run")
     .action(async (o) => void (code = await backupCommand(o, io)));
 
   addGlobalOptions(program.command("list").description("every snapshot on every destination, with its state"), io.env)
@@ -43,6 +44,7 @@ export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
 
   addGlobalOptions(program.command("prune").description("apply each destination's retention"), io.env)
     .option("--dry-run", "print the plan, delete nothing")
+    .option("--force", "lift the deletion budget (guard.maxDelete) for this run, after checking the plan with --dry-run")
     .action(async (o) => void (code = await pruneCommand(o, io)));
 
   addGlobalOptions(program.command("restore").argument("<db>", "database name").description("restore a database from whichever copy survives"), io.env)

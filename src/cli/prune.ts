@@ -5,12 +5,13 @@ import { printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
 
 export interface PruneFlags extends GlobalOptions {
   dryRun?: boolean;
+  force?: boolean;
 }
 
 /** Retention alone, per destination, printing what is kept and why. */
 export async function pruneCommand(flags: PruneFlags, io: CliIO): Promise<ExitCode> {
   const { cfg, deps } = await setup(flags, io);
-  const report = await runPrune(cfg, { dryRun: !!flags.dryRun }, deps);
+  const report = await runPrune(cfg, { dryRun: !!flags.dryRun, force: !!flags.force }, deps);
   if (flags.json) printJson(io, report);
   else io.stdout.write(formatPruneReport(report) + "\n");
   return report.exitCode;

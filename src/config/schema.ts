@@ -124,6 +124,39 @@ const checksSchema = z.strictObject({
 });
 export type ChecksConfig = z.infer<typeof checksSchema>;
 
+/**
+ * "50%" → 0.5. Only with the % sign: a bare 0.5 could mean half or half a
+ * percent, so it is refused with the spelling to use.
+ */
+const percent = () =>
+  z.unknown().transform((text, ctx): number => {
+    const m = typeof text === "string" ? /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(text) : null;
+    const n = m ? Number(m[1]) : NaN;
+    if (!(n >= 0 && n <= 100)) {
+      ctx.addIssue({ code: "custom", message: `must be a percentage from 0% to 100% such as 50%, not ${JSON.stringify(text)}` });
+      return z.NEVER;
+    }
+    return n / 100;
+  });
+
+export const GUARD_DEFAULTS = { maxShrink: 0.5, minTableRows: 1000, maxClockSkew: parseDuration("5min"), maxDelete: 0.5 };
+
+/**
+ * What stops retention on a bad night (see src/guard/): a source that lost its
+ * data, a clock that jumped, one run deleting most of a destination's history.
+ */
+const guardSchema = z.strictObject({
+  /** A snapshot with this much fewer rows (in all, or in a table of minTableRows or more) or raw bytes than the last good one is an anomaly. */
+  maxShrink: percent().default(GUARD_DEFAULTS.maxShrink),
+  /** Smaller tables (queues, sessions) come and go; they only count when they disappear. */
+  minTableRows: count("guard.minTableRows").default(GUARD_DEFAULTS.minTableRows),
+  /** A destination whose clock differs from this host's by more than this keeps all its copies this run. */
+  maxClockSkew: duration.default(GUARD_DEFAULTS.maxClockSkew),
+  /** One run may delete at most this share of a destination's good snapshots of a database (one is always allowed); `prune --force` lifts it. */
+  maxDelete: percent().default(GUARD_DEFAULTS.maxDelete),
+});
+export type GuardConfig = z.infer<typeof guardSchema>;
+
 const compressionSchema = z.strictObject({
   // Left out: zstd when zstd-napi is installed, else gzip.
   algorithm: z.enum(["zstd", "gzip", "none"], { error: "algorithm must be zstd, gzip or none" }).optional(),
@@ -137,6 +170,7 @@ export const configSchema = z
     policy: policySchema.default({ copies: 3, media: 2, offsite: 1, verifiedLevel: "store-checksum" }),
     compression: compressionSchema.default({}),
     checks: checksSchema.default({ foreignKeys: "warn" }),
+    guard: guardSchema.default(GUARD_DEFAULTS),
     staging: z.string().min(1).optional(),
     /** Unfinished uploads and artifacts without a manifest older than this are removed. */
     leftoverGrace: duration.default(parseDuration("24h")),

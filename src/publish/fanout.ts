@@ -3,6 +3,7 @@ import type { BlobSource, StorageAdapter } from "../../adapters/types.js";
 import { AdapterError, ChecksumMismatchError, describeError } from "../../adapters/errors.js";
 import { readBackSha256 } from "../catalog/inventory.js";
 import { recordProof, type RecordedLevel } from "../verify/proofs.js";
+import { readClocks, type ClockReading } from "../guard/clock.js";
 
 /** `would-ship`: a dry run, where nothing was written and so nothing was proven. */
 export type PublishStatus = "verified" | "failed" | "would-ship";
@@ -22,6 +23,8 @@ export interface PublishResult {
   verificationFailed?: boolean;
   error?: string;
   errorCode?: string;
+  /** This host's clock and the store's around the artifact's write, where the store has a clock of its own. */
+  clock?: ClockReading;
 }
 
 export interface PublishItem {
@@ -55,10 +58,13 @@ export async function publishToDestination(
 ): Promise<PublishResult> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
+  const clock = opts.author.clock;
   // Bytes are what would be shipped; nothing is written, so nothing here may count as a copy.
   if (opts.dryRun) return { status: "would-ship", bytes: item.artifact.size, durationMs: 0, mbPerSec: null };
   try {
+    const hostBefore = clock();
     const put = await adapter.put(item.artifactKey, item.artifact, opts.signal);
+    const reading = put.storeTime ? readClocks(hostBefore, clock(), put.storeTime) : undefined;
     const back = await readBackSha256(adapter, item.artifactKey, opts.signal);
     if (back.size !== item.artifact.size || back.sha256 !== item.artifact.sha256) {
       // Our own key, written a moment ago and listed by no manifest: remove the bad bytes now.
@@ -82,6 +88,7 @@ export async function publishToDestination(
       durationMs: ms,
       mbPerSec: ms > 0 ? round((item.artifact.size / 1e6) / (ms / 1000)) : null,
       lockedUntil: put.lockedUntil,
+      ...(reading ? { clock: reading } : {}),
     };
     return { ...result, ...(await recordReadBack(adapter, item, ms, opts.author, opts.signal)) };
   } catch (err) {

@@ -38,6 +38,17 @@ export const manifestSchema = z.object({
   tags: z.array(z.string()),
   /** Object Lock retain-until the destination applied, if any (set per destination). */
   lockedUntil: z.iso.datetime().optional(),
+  /**
+   * Set when the source had shrunk far below the last good snapshot (src/guard/shrink.ts):
+   * a true copy, but while it is the newest and not accepted, retention deletes nothing.
+   */
+  anomaly: z
+    .object({
+      baseline: z.string(),
+      findings: z.array(z.object({ kind: z.string(), table: z.string().optional(), before: z.number(), after: z.number(), message: z.string() })),
+      accepted: z.boolean(),
+    })
+    .optional(),
 });
 export type Manifest = z.infer<typeof manifestSchema>;
 
@@ -52,6 +63,7 @@ export interface ManifestInput {
   artifact: Artifact;
   artifactKey: string;
   tags: string[];
+  anomaly?: Manifest["anomaly"];
 }
 
 export function buildManifest(i: ManifestInput): Manifest {
@@ -68,6 +80,7 @@ export function buildManifest(i: ManifestInput): Manifest {
     compression: { algorithm: i.artifact.compression, level: i.artifact.compressionLevel },
     encryption: null,
     tags: i.tags,
+    ...(i.anomaly ? { anomaly: i.anomaly } : {}),
   };
 }
 

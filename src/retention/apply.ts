@@ -5,6 +5,7 @@ import type { Duration } from "../runtime/duration.js";
 import { subtractDuration } from "../runtime/duration.js";
 import type { CopyRecord } from "../catalog/inventory.js";
 import { hasRules, planRetention } from "./plan.js";
+import { budgetHold, futureCopyHolds, type RetentionHold } from "../guard/holds.js";
 
 export interface RetentionOutcome {
   destination: string;
@@ -17,6 +18,8 @@ export interface RetentionOutcome {
   orphansDeleted: string[];
   orphansWaiting: string[];
   temporarySwept: string[];
+  /** Why nothing was deleted this run (src/guard/): the plan's deletions are then listed as kept, "held". */
+  held: RetentionHold[];
   errors: string[];
 }
 
@@ -26,6 +29,12 @@ export interface RetentionContext {
   leftoverGrace: Duration;
   /** The snapshot this run just wrote and verified: kept whatever its date says. */
   justWritten?: string;
+  /** A copy dated more than maxClockSkew after now holds retention; maxDelete is the deletion budget. */
+  guard: { maxClockSkew: Duration; maxDelete: number };
+  /** Holds the caller found (a shrunk source, a skewed store clock). */
+  holds?: RetentionHold[];
+  /** `prune --force`: lift the deletion budget (and only that). */
+  force?: boolean;
 }
 
 /**
@@ -45,20 +54,16 @@ export async function applyRetention(
   ctx: RetentionContext,
 ): Promise<RetentionOutcome> {
   const out: RetentionOutcome = {
-    destination, db, dryRun: ctx.dryRun, kept: [], deleted: [], leftDamaged: [], orphansDeleted: [], orphansWaiting: [], temporarySwept: [], errors: [],
+    destination, db, dryRun: ctx.dryRun, kept: [], deleted: [], leftDamaged: [], orphansDeleted: [], orphansWaiting: [], temporarySwept: [], held: [], errors: [],
   };
   const mine = copies.filter((c) => c.db === db);
   const complete = mine.filter((c) => c.state === "complete");
   const plan = planForCopies(complete, policy, ctx.now, ctx.justWritten);
-  // A snapshot dated after "now" (a clock that stepped back, another host's clock) would stay
-  // "newest" and steer retention; say so, so someone looks.
-  for (const c of complete.filter((x) => x.createdAt > ctx.now)) {
-    out.errors.push(`snapshot ${c.snapshotId} is dated ${c.createdAt.toISOString()}, after now (${ctx.now.toISOString()}): check the clocks of the hosts that write here`);
-  }
+  out.held = retentionHolds(complete, plan.filter((d) => !d.keep).length, ctx);
   const byId = new Map(complete.map((c) => [c.snapshotId, c]));
   for (const d of plan) {
-    if (d.keep) {
-      out.kept.push({ snapshotId: d.snapshotId, reasons: d.reasons });
+    if (d.keep || out.held.length) {
+      out.kept.push({ snapshotId: d.snapshotId, reasons: d.keep ? d.reasons : [`held: ${[...new Set(out.held.map((h) => h.guard))].join(", ")}`] });
       continue;
     }
     const c = byId.get(d.snapshotId)!;
@@ -80,7 +85,8 @@ export async function applyRetention(
   const cutoff = subtractDuration(new Date(), ctx.leftoverGrace);
   for (const c of mine.filter((m) => m.state === "orphan")) {
     const leftovers = [...(c.artifactKey ? [c.artifactKey] : []), ...(c.proofKeys ?? [])];
-    if (c.modifiedAt && c.modifiedAt < cutoff) {
+    // On a held night nothing at all is deleted, not even our own leftovers.
+    if (c.modifiedAt && c.modifiedAt < cutoff && !out.held.length) {
       for (const key of leftovers) {
         try {
           if (!ctx.dryRun) await adapter.delete(key);
@@ -95,11 +101,22 @@ export async function applyRetention(
   }
   try {
     // Temp files carry the real write time, so this compares with the wall clock, not an injected one.
-    if (!ctx.dryRun) out.temporarySwept = await adapter.sweepTemporary(`${db}/`, subtractDuration(new Date(), ctx.leftoverGrace));
+    if (!ctx.dryRun && !out.held.length) out.temporarySwept = await adapter.sweepTemporary(`${db}/`, subtractDuration(new Date(), ctx.leftoverGrace));
   } catch (err) {
     out.errors.push(`could not sweep temporary files: ${describeError(err).message}`);
   }
   return out;
+}
+
+/**
+ * Every reason this destination's retention deletes nothing this run: the
+ * caller's holds, copies dated in the future, and the deletion budget
+ * (unless forced). A budget is only worth naming when the plan deletes.
+ */
+function retentionHolds(complete: CopyRecord[], wouldDelete: number, ctx: RetentionContext): RetentionHold[] {
+  const holds = [...(ctx.holds ?? []), ...futureCopyHolds(complete, ctx.now, ctx.guard.maxClockSkew)];
+  const budget = ctx.force ? undefined : budgetHold(complete.length, wouldDelete, ctx.guard.maxDelete);
+  return budget ? [...holds, budget] : holds;
 }
 
 /**

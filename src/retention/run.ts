@@ -6,8 +6,10 @@
 import { stagingDir, type Config } from "../config/schema.js";
 import { closeAll, openDestinations, type RunDeps } from "../runtime/context.js";
 import { EXIT, type ExitCode } from "../runtime/exitCodes.js";
-import { inventoryDestination } from "../catalog/inventory.js";
+import { inventoryDestination, type DestinationInventory } from "../catalog/inventory.js";
 import { acquireRunLock } from "../runtime/lock.js";
+import { howToAccept, newestComplete } from "../guard/shrink.js";
+import type { RetentionHold } from "../guard/holds.js";
 import { applyRetention, describePolicy, type RetentionOutcome } from "./apply.js";
 
 export interface PruneDestination {
@@ -23,22 +25,32 @@ export interface PruneDestination {
 export interface PruneReport {
   command: "prune";
   dryRun: boolean;
+  /** `--force`: the deletion budget was lifted for this run. */
+  force: boolean;
   exitCode: ExitCode;
   destinations: PruneDestination[];
 }
 
-/** Retention alone, per destination, under the run lock (a dry run takes none: it deletes nothing). */
-export async function runPrune(cfg: Config, opts: { dryRun: boolean }, deps: RunDeps): Promise<PruneReport> {
+/**
+ * Retention alone, per destination, under the run lock (a dry run takes none:
+ * it deletes nothing). Every destination is listed first, so a database whose
+ * newest snapshot anywhere is an unaccepted anomaly is held everywhere.
+ */
+export async function runPrune(cfg: Config, opts: { dryRun: boolean; force?: boolean }, deps: RunDeps): Promise<PruneReport> {
   const { dryRun } = opts;
+  const force = !!opts.force;
   const release = dryRun ? async () => undefined : await acquireRunLock(stagingDir(cfg));
   const open = await openDestinations(cfg.destinations, deps, { dryRun, createRoot: false });
   const results: PruneDestination[] = [];
   try {
-    for (const { cfg: dest, adapter, error } of open.values()) {
+    const listed = await Promise.all(
+      [...open.values()].map(async ({ cfg: dest, adapter, error }) => ({ dest, adapter, error, inv: adapter ? await inventoryDestination(adapter, dest.name) : undefined })),
+    );
+    const shrinkHolds = anomalyHolds(listed.flatMap((l) => (l.inv?.reachable ? [l.inv] : [])), cfg);
+    for (const { dest, adapter, error, inv } of listed) {
       const entry: PruneDestination = { destination: dest.name, policy: describePolicy(dest.retention), reachable: !!adapter, error, databases: [], notManaged: [] };
       results.push(entry);
-      if (!adapter) continue;
-      const inv = await inventoryDestination(adapter, dest.name);
+      if (!adapter || !inv) continue;
       if (!inv.reachable) {
         Object.assign(entry, { reachable: false, error: inv.error });
         continue;
@@ -49,8 +61,11 @@ export async function runPrune(cfg: Config, opts: { dryRun: boolean }, deps: Run
       const found = [...new Set(inv.copies.map((c) => c.db))].sort();
       entry.notManaged = found.filter((db) => !configured.has(db));
       for (const db of found.filter((d) => configured.has(d))) {
+        const holds = shrinkHolds.get(db);
         entry.databases.push(
-          await applyRetention(adapter, dest.name, db, inv.copies, dest.retention, { now: deps.clock(), dryRun, leftoverGrace: cfg.leftoverGrace }),
+          await applyRetention(adapter, dest.name, db, inv.copies, dest.retention, {
+            now: deps.clock(), dryRun, leftoverGrace: cfg.leftoverGrace, guard: cfg.guard, force, holds: holds ? [holds] : [],
+          }),
         );
       }
     }
@@ -58,7 +73,30 @@ export async function runPrune(cfg: Config, opts: { dryRun: boolean }, deps: Run
     await closeAll(open);
     await release();
   }
-  const problems = results.some((r) => !r.reachable || r.databases.some((d) => d.errors.length > 0));
+  const problems = results.some((r) => !r.reachable || r.databases.some((d) => d.errors.length > 0 || d.held.length > 0));
   const exitCode = results.every((r) => !r.reachable) ? EXIT.failed : problems ? EXIT.degraded : EXIT.ok;
-  return { command: "prune", dryRun, exitCode, destinations: results };
+  return { command: "prune", dryRun, force, exitCode, destinations: results };
+}
+
+/**
+ * Per database: a hold when its newest complete snapshot on any reachable
+ * destination is an anomaly nobody accepted (the source shrank and no backup
+ * since has brought the data back or been run with --accept-shrink).
+ */
+function anomalyHolds(inventories: DestinationInventory[], cfg: Config): Map<string, RetentionHold> {
+  const holds = new Map<string, RetentionHold>();
+  const copies = inventories.flatMap((i) => i.copies);
+  for (const db of cfg.databases.map((d) => d.name)) {
+    const newest = newestComplete(copies, db);
+    const anomaly = newest?.manifest?.anomaly;
+    if (!newest || !anomaly || anomaly.accepted) continue;
+    holds.set(db, {
+      guard: "shrink",
+      snapshotId: newest.snapshotId,
+      message:
+        `the newest snapshot ${newest.snapshotId} (on ${newest.destination}) is an anomaly: ${anomaly.findings.map((f) => f.message).join("; ")}, ` +
+        `compared with ${anomaly.baseline}; ${howToAccept(cfg.guard.maxShrink, anomaly.findings)}`,
+    });
+  }
+  return holds;
 }

@@ -177,6 +177,20 @@ for (const [name, server] of [
       }
     });
 
+    it("put returns the store's own time stamp of the write (storeTime), close to now", async () => {
+      const a = await adapterFor(await server());
+      try {
+        const before = Date.now();
+        const info = await a.put("clock/x", bufferSource("x"));
+        expect(info.storeTime).toBeInstanceOf(Date);
+        // Last-Modified is in whole seconds: up to a second before the write began.
+        expect(info.storeTime!.getTime()).toBeGreaterThanOrEqual(before - 1000);
+        expect(info.storeTime!.getTime()).toBeLessThanOrEqual(Date.now() + 1000);
+      } finally {
+        await a.close();
+      }
+    });
+
     it("round-trips a 12 MB multipart upload with its sha256", async () => {
       const a = await adapterFor(await server(), { partSizeMB: 5, queueSize: 2 });
       try {

@@ -150,6 +150,20 @@ describe("sftp adapter against a real sshd", () => {
     }
   });
 
+  it("put returns the server's own time stamp of the write (storeTime), close to now", async () => {
+    const a = await createSftpAdapter(configFor(s, "clock"), { logger: silent });
+    try {
+      const before = Date.now();
+      const info = await a.put("db/x.bin", bufferSource("x"));
+      expect(info.storeTime).toBeInstanceOf(Date);
+      // Whole seconds on the wire: up to a second before the write began.
+      expect(info.storeTime!.getTime()).toBeGreaterThanOrEqual(before - 1000);
+      expect(info.storeTime!.getTime()).toBeLessThanOrEqual(Date.now());
+    } finally {
+      await a.close();
+    }
+  });
+
   it("a missing root: created for a backup, a NotFoundError naming it for everything else", async () => {
     const cfg = configFor(s, "not-mounted/backups");
     const err = await caught(createSftpAdapter(cfg, { logger: silent, createRoot: false }));

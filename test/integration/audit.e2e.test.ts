@@ -29,6 +29,8 @@ destinations:
   - { name: nas, type: sftp, host: 127.0.0.1, port: ${sshd.port}, username: ${sshd.username}, privateKeyPath: ${JSON.stringify(sshd.privateKeyPath)}, hostKeySha256: "${sshd.hostKeySha256}", path: ${JSON.stringify(path.join(sshd.root, "audit"))}, connectTimeoutSeconds: 3, retry: { retries: 0 } }
   - { name: offsite, type: s3, bucket: ${s3.bucket}, prefix: audit/, endpoint: ${s3.endpoint}, forcePathStyle: true, accessKeyId: "\${K}", secretAccessKey: "\${S}" }
 policy: { copies: 3, media: 2, offsite: 1, maxAge: 26h, maxErrors: 0 }
+# TRIPLICATE_NOW pins this host's clock to past nights; the servers' clocks are real.
+guard: { maxClockSkew: 100y }
 staging: ${JSON.stringify(path.join(dir, "staging"))}
 `,
   );

@@ -34,6 +34,8 @@ destinations:
     retry: { retries: 1, minDelayMs: 50, maxDelayMs: 100 }
 ${s3extra}
 policy: { copies: 3, media: 2, offsite: 1 }
+# Some tests pin this host's clock (TRIPLICATE_NOW) to past nights; the server's clock is real.
+guard: { maxClockSkew: 100y }
 staging: ${JSON.stringify(path.join(dir, "staging"))}
 ${extra}`,
   );

@@ -41,6 +41,19 @@ describe("config", () => {
     expect(cfg.destinations[0]).toMatchObject({ type: "sftp", privateKeyPath: "/etc/triplicate/id", path: "backups", port: 22, transfer: "auto" });
   });
 
+  it("guard: defaults, the example's line, and percentages only with a % sign", () => {
+    const cfg = parseConfig(good, "/t.yml", {});
+    expect(cfg.guard).toMatchObject({ maxShrink: 0.5, minTableRows: 1000, maxDelete: 0.5 });
+    expect(cfg.guard.maxClockSkew.ms).toBe(300_000);
+    const line = EXAMPLE_CONFIG.split("\n").find((l) => l.startsWith("# guard:"))!.slice(2);
+    expect(parseConfig(`${good}${line}\n`, "/t.yml", {}).guard.maxShrink).toBe(0.5);
+    expect(parseConfig(`${good}guard: { maxShrink: 80% }\n`, "/t.yml", {}).guard).toMatchObject({ maxShrink: 0.8, maxDelete: 0.5 });
+    expect(problems(`${good}guard: { maxShrink: 0.5 }\n`)).toEqual([expect.stringMatching(/guard\.maxShrink: must be a percentage from 0% to 100% such as 50%, not 0\.5/)]);
+    expect(problems(`${good}guard: { maxDelete: 150% }\n`)).toEqual([expect.stringMatching(/guard\.maxDelete.*not "150%"/)]);
+    expect(problems(`${good}guard: { maxClockSkew: 5m }\n`)).toEqual([expect.stringMatching(/guard\.maxClockSkew.*'m' is ambiguous/)]);
+    expect(problems(`${good}guard: { maxSkew: 5min }\n`)).toEqual([expect.stringMatching(/unknown setting\(s\) "maxSkew"/)]);
+  });
+
   it("accepts the example written by init", () => {
     expect(() => parseConfig(EXAMPLE_CONFIG, "/x/triplicate.yml", {})).not.toThrow();
   });
