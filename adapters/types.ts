@@ -29,6 +29,13 @@ export interface ObjectInfo {
   sha256?: string;
   /** Object Lock retain-until, for stores that lock objects (S3). */
   lockedUntil?: Date;
+  /**
+   * put only: true when the store confirmed the bytes reached stable storage
+   * before the commit (local fsync, SFTP fsync@openssh.com, S3's own
+   * acknowledgement); false when it could not be asked (an SFTP server
+   * without the extension). Left out by stores that make no claim.
+   */
+  durable?: boolean;
 }
 
 export interface AdapterCapabilities {

@@ -26,7 +26,9 @@ export function formatBackupReport(r: BackupReport): string {
     for (const d of db.destinations) {
       const speed = d.mbPerSec ? `, ${d.mbPerSec} MB/s` : "";
       const lock = d.lockedUntil ? `, locked until ${d.lockedUntil.toISOString()}` : "";
-      lines.push(`  ${pad(d.destination, 14)} ${pad(d.status.toUpperCase(), 9)} ${d.status === "failed" ? d.error : `${d.durationMs} ms${speed}${lock}`}`);
+      // Read back either way; "not confirmed" means the server never said the bytes reached its disk.
+      const durability = d.durability === "not confirmed" ? ", durability: not confirmed" : "";
+      lines.push(`  ${pad(d.destination, 14)} ${pad(d.status.toUpperCase(), 9)} ${d.status === "failed" ? d.error : `${d.durationMs} ms${speed}${lock}${durability}`}`);
       if (d.retention) lines.push(...formatRetention(d.retention).map((l) => `      ${l}`));
     }
     if (db.policy) {

@@ -4,6 +4,7 @@ import { AdapterError, ChecksumMismatchError, describeError } from "../../adapte
 import { readBackSha256 } from "../catalog/inventory.js";
 
 export type PublishStatus = "verified" | "failed" | "dry-run";
+export type Durability = "confirmed" | "not confirmed";
 
 export interface PublishResult {
   status: PublishStatus;
@@ -12,6 +13,13 @@ export interface PublishResult {
   /** Upload plus read-back, in MB/s of artifact bytes. */
   mbPerSec: number | null;
   lockedUntil?: Date;
+  /**
+   * For a verified copy: "confirmed" when the store said both the artifact
+   * and the manifest reached stable storage before they were committed;
+   * "not confirmed" when it could not say so (an SFTP server without
+   * fsync@openssh.com). The copy was read back either way.
+   */
+  durability?: Durability;
   /** Set when the bytes on the store were proven wrong (counts as a 3-2-1-1-0 error). */
   verificationFailed?: boolean;
   error?: string;
@@ -47,7 +55,7 @@ export async function publishToDestination(adapter: StorageAdapter, item: Publis
       });
     }
     const manifest = item.manifest(put.lockedUntil);
-    await adapter.put(item.manifestKey, manifest, opts.signal);
+    const manifestPut = await adapter.put(item.manifestKey, manifest, opts.signal);
     const manifestBack = await readBackSha256(adapter, item.manifestKey, opts.signal);
     if (manifestBack.sha256 !== manifest.sha256) {
       throw new ChecksumMismatchError("manifest read back differs from what was written", {
@@ -61,6 +69,7 @@ export async function publishToDestination(adapter: StorageAdapter, item: Publis
       durationMs: ms,
       mbPerSec: ms > 0 ? round((item.artifact.size / 1e6) / (ms / 1000)) : null,
       lockedUntil: put.lockedUntil,
+      durability: put.durable === true && manifestPut.durable === true ? "confirmed" : "not confirmed",
     };
   } catch (err) {
     return {
