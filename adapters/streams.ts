@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { Transform, type TransformCallback } from "node:stream";
+import { Readable, Transform, type TransformCallback } from "node:stream";
+import type { BlobSource } from "./types.js";
 
 /**
  * A pass-through that counts and hashes what flows through it, so adapters
@@ -42,4 +43,9 @@ export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const o of it) out.push(o);
   return out;
+}
+
+/** A BlobSource over bytes held in memory (small files: manifests, the destination marker). */
+export function bytesSource(bytes: Buffer): BlobSource {
+  return { open: () => Readable.from([bytes]), size: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") };
 }

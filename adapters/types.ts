@@ -87,11 +87,11 @@ export interface AdapterDeps {
   /** Random suffixes for temp names; injectable for tests. */
   randomId?: () => string;
   /**
-   * May the adapter create its root folder when it is missing? Backup may
-   * (first use); commands that only read or delete say no, and then a missing
-   * root is an error: a backup folder that vanished is usually a disk or NAS
-   * volume that is not mounted, and must not look like an empty, healthy one.
-   * Default true.
+   * May the adapter create its root folder when it is missing? Only for
+   * `backup --init` (src/ always says which): otherwise a missing root is a
+   * NotFoundError at open, because a backup folder that is not there is
+   * usually a disk or NAS volume that is not mounted, and must never look
+   * like an empty, healthy one. Default true, for callers outside a run.
    */
   createRoot?: boolean;
 }

@@ -8,6 +8,7 @@ const EXIT_WORDS: Record<number, string> = { 0: "OK", 1: "FAILED", 2: "USAGE ERR
 export function formatBackupReport(r: BackupReport): string {
   const lines: string[] = [];
   lines.push(`triplicate backup ${r.dryRun ? "(dry run) " : ""}— ${EXIT_WORDS[r.exitCode]} (exit ${r.exitCode})`);
+  lines.push(...formatMarkers(r));
   for (const db of r.databases) {
     lines.push("");
     lines.push(`database ${db.db}  snapshot ${db.snapshotId ?? "-"}`);
@@ -37,4 +38,17 @@ export function formatBackupReport(r: BackupReport): string {
     }
   }
   return lines.join("\n");
+}
+
+const MARKER_WORDS: Record<string, string> = {
+  created: "initialised now (--init): marker",
+  adopted: "held copies from an older version but no marker: adopted, marker",
+  unmarked: "held copies from an older version but no marker, and it could not be marked",
+};
+
+/** Destinations this run initialised or adopted; a marker that was simply found is not news. */
+function formatMarkers(r: BackupReport): string[] {
+  return r.destinations
+    .filter((d) => d.marker && d.marker.status !== "found")
+    .map((d) => `  ${pad(d.destination, 14)} ${MARKER_WORDS[d.marker!.status]}${d.marker!.id ? ` ${d.marker!.id}` : ""}${r.dryRun ? " (dry run: not written)" : ""}`);
 }

@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import { artifactSource } from "../artifact/build.js";
 import { resolveCodec, type Codec } from "../artifact/codecs.js";
 import { closeAll, openDestinations, type RunDeps } from "../runtime/context.js";
+import type { DestinationMarker } from "../catalog/destinationMarker.js";
 import { UsageError, TriplicateError } from "../runtime/errors.js";
 import { EXIT, worstExit, type ExitCode } from "../runtime/exitCodes.js";
 import { keys, makeSnapshotId } from "../publish/ids.js";
@@ -26,6 +27,8 @@ export interface BackupOptions {
   db?: string;
   tags: string[];
   dryRun: boolean;
+  /** `--init`: create missing roots and mark new destinations; without it every destination must carry its marker. */
+  init?: boolean;
 }
 
 export interface DestinationRun extends PublishResult {
@@ -52,7 +55,16 @@ export interface BackupReport {
   finishedAt: string;
   dryRun: boolean;
   exitCode: ExitCode;
+  /** Each destination as this run found it: its marker (created or adopted now, or found), or why it could not be used. */
+  destinations: DestinationState[];
   databases: DatabaseRun[];
+}
+
+export interface DestinationState {
+  destination: string;
+  reachable: boolean;
+  marker?: DestinationMarker;
+  error?: string;
 }
 
 /**
@@ -74,7 +86,7 @@ export async function runBackup(cfg: Config, opts: BackupOptions, deps: RunDeps)
   }
   const staging = stagingDir(cfg);
   const release = await acquireRunLock(staging);
-  const open = await openDestinations(cfg.destinations, deps, { dryRun: opts.dryRun, createRoot: true });
+  const open = await openDestinations(cfg.destinations, deps, { dryRun: opts.dryRun, init: opts.init });
   const runs: DatabaseRun[] = [];
   try {
     for (const db of databases) {
@@ -91,6 +103,7 @@ export async function runBackup(cfg: Config, opts: BackupOptions, deps: RunDeps)
     finishedAt: deps.clock().toISOString(),
     dryRun: opts.dryRun,
     exitCode: worstExit(runs.map((r) => r.exitCode)),
+    destinations: [...open.values()].map((o) => ({ destination: o.cfg.name, reachable: !!o.adapter, marker: o.marker, error: o.error })),
     databases: runs,
   };
 }

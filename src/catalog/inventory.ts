@@ -4,6 +4,7 @@ import { NotFoundError, TransientError, describeError } from "../../adapters/err
 import { parseKey, snapshotTime } from "../publish/ids.js";
 import { parseManifest, type Manifest } from "../publish/manifest.js";
 import { hashStream } from "../../adapters/streams.js";
+import type { DestinationMarker } from "./destinationMarker.js";
 
 export type CopyState =
   | "complete" //            manifest present, artifact present with the manifest's size (and checksum, where the store gives one)
@@ -33,6 +34,8 @@ export interface DestinationInventory {
   adapterId?: string;
   reachable: boolean;
   error?: string;
+  /** The destination's marker id and how this run found it (set by the commands that opened it). */
+  marker?: DestinationMarker;
   copies: CopyRecord[];
 }
 

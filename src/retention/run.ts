@@ -9,12 +9,14 @@ import { EXIT, type ExitCode } from "../runtime/exitCodes.js";
 import { inventoryDestination } from "../catalog/inventory.js";
 import { acquireRunLock } from "../runtime/lock.js";
 import { applyRetention, describePolicy, type RetentionOutcome } from "./apply.js";
+import type { DestinationMarker } from "../catalog/destinationMarker.js";
 
 export interface PruneDestination {
   destination: string;
   policy: string;
   reachable: boolean;
   error?: string;
+  marker?: DestinationMarker;
   databases: RetentionOutcome[];
   /** Folders of databases this config does not name: never touched by this prune. */
   notManaged: string[];
@@ -31,11 +33,11 @@ export interface PruneReport {
 export async function runPrune(cfg: Config, opts: { dryRun: boolean }, deps: RunDeps): Promise<PruneReport> {
   const { dryRun } = opts;
   const release = dryRun ? async () => undefined : await acquireRunLock(stagingDir(cfg));
-  const open = await openDestinations(cfg.destinations, deps, { dryRun, createRoot: false });
+  const open = await openDestinations(cfg.destinations, deps, { dryRun });
   const results: PruneDestination[] = [];
   try {
-    for (const { cfg: dest, adapter, error } of open.values()) {
-      const entry: PruneDestination = { destination: dest.name, policy: describePolicy(dest.retention), reachable: !!adapter, error, databases: [], notManaged: [] };
+    for (const { cfg: dest, adapter, marker, error } of open.values()) {
+      const entry: PruneDestination = { destination: dest.name, policy: describePolicy(dest.retention), reachable: !!adapter, error, marker, databases: [], notManaged: [] };
       results.push(entry);
       if (!adapter) continue;
       const inv = await inventoryDestination(adapter, dest.name);

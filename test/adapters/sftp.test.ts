@@ -195,11 +195,11 @@ describe("sftp adapter against a real sshd", () => {
     }
   });
 
-  it("a missing root: created for a backup, a NotFoundError naming it for everything else", async () => {
+  it("a missing root: created only when asked (backup --init), otherwise a NotFoundError naming it", async () => {
     const cfg = configFor(s, "not-mounted/backups");
     const err = await caught(createSftpAdapter(cfg, { logger: silent, createRoot: false }));
     expect(err).toBeInstanceOf(NotFoundError);
-    expect(err.message).toContain(`the folder ${cfg.path} does not exist on the server: is the NAS volume mounted?`);
+    expect(err.message).toContain(`the folder ${cfg.path} does not exist on the server`);
     await expect(stat(path.join(s.root, "not-mounted"))).rejects.toThrow();
     const a = await createSftpAdapter(cfg, { logger: silent, createRoot: true });
     await a.close();

@@ -71,7 +71,7 @@ describe("triplicate backup (CLI, local destinations)", () => {
     const writer = await startWriter(db, dir);
     let res;
     try {
-      res = await runCli(["backup", "--config", cfg, "--json", "--tag", "nightly"]);
+      res = await runCli(["backup", "--init", "--config", cfg, "--json", "--tag", "nightly"]);
     } finally {
       const written = await writer.stop();
       expect(written).toBeGreaterThan(0);
@@ -91,7 +91,7 @@ describe("triplicate backup (CLI, local destinations)", () => {
     for (const dest of ["disk", "usb", "cloud"]) {
       const root = path.join(dir, "dest", dest);
       const files = await filesUnder(root);
-      expect(files).toEqual([`app/${run.snapshotId}.manifest.json`, `app/${run.snapshotId}.sqlite.zst`]);
+      expect(files).toEqual([`app/${run.snapshotId}.manifest.json`, `app/${run.snapshotId}.sqlite.zst`, "triplicate-destination.json"]);
       const manifest = JSON.parse(await readFile(path.join(root, "app", `${run.snapshotId}.manifest.json`), "utf8"));
       expect(manifest).toMatchObject({ format: 1, db: "app", snapshotId: run.snapshotId, tags: ["nightly"], compression: { algorithm: "zstd" } });
       const artifactPath = path.join(root, manifest.artifact.key);
@@ -112,7 +112,7 @@ describe("triplicate backup (CLI, local destinations)", () => {
     live.pragma("wal_autocheckpoint = 0");
     live.prepare("INSERT INTO posts (author_id, body) VALUES (1, 'in the wal')").run();
     expect((await stat(`${db}-wal`)).size).toBeGreaterThan(0);
-    const res = await runCli(["backup", "--config", await writeConfig({ dests: [{ name: "disk" }], policy: "{ copies: 2, media: 1, offsite: 0 }" }), "--json"]);
+    const res = await runCli(["backup", "--init", "--config", await writeConfig({ dests: [{ name: "disk" }], policy: "{ copies: 2, media: 1, offsite: 0 }" }), "--json"]);
     live.close();
     expect(res.code, res.stderr).toBe(0);
     expect(res.json().databases[0].snapshot.facts.rowCounts.posts).toBe(11);
@@ -122,7 +122,7 @@ describe("triplicate backup (CLI, local destinations)", () => {
     const db = path.join(dir, "app.db");
     createSampleDb(db, 3000);
     const cfg = await writeConfig({ dests: [{ name: "disk", retention: "{ keepLast: 1 }" }], policy: "{ copies: 2, media: 1, offsite: 0 }" });
-    const first = await runCli(["backup", "--config", cfg, "--json"]);
+    const first = await runCli(["backup", "--init", "--config", cfg, "--json"]);
     expect(first.code, first.stderr).toBe(0);
     const before = await filesUnder(path.join(dir, "dest/disk"));
 
@@ -161,14 +161,14 @@ describe("triplicate backup (CLI, local destinations)", () => {
     const cfg = await writeConfig({
       dests: [{ name: "disk", medium: "disk" }, { name: "usb", medium: "usb" }, { name: "cloud", medium: "cloud", offsite: true, path: path.join(blocker, "sub") }],
     });
-    const res = await runCli(["backup", "--config", cfg, "--json"]);
+    const res = await runCli(["backup", "--init", "--config", cfg, "--json"]);
     expect(res.code, res.stderr).toBe(3);
     const run = res.json().databases[0];
     expect(run.destinations.map((d: any) => d.status)).toEqual(["verified", "verified", "failed"]);
     expect(run.destinations[2].error).toMatch(/not a folder/);
     expect(run.policy.rules.find((r: any) => r.rule === "offsite")).toMatchObject({ pass: false });
     expect(run.policy.rules.find((r: any) => r.rule === "offsite").reason).toMatch(/cloud \(unreachable/);
-    expect((await filesUnder(path.join(dir, "dest/disk"))).length).toBe(2);
+    expect((await filesUnder(path.join(dir, "dest/disk"))).length).toBe(3); // artifact, manifest, destination marker
   });
 
   it("after a crash: temp files never count as copies, and old leftovers are cleaned", async () => {
@@ -213,7 +213,7 @@ describe("triplicate backup (CLI, local destinations)", () => {
     // A second run on the last day: daily keeps only the newest of that day.
     days.push("2026-11-17T14:00:00Z");
     for (const now of days) {
-      const r = await runCli(["backup", "--config", cfg, "--json"], { env: { TRIPLICATE_NOW: now } });
+      const r = await runCli(["backup", ...(now === days[0] ? ["--init"] : []), "--config", cfg, "--json"], { env: { TRIPLICATE_NOW: now } });
       expect(r.code, r.stderr).toBe(0);
     }
     const ids = async (d: string) => (await filesUnder(path.join(dir, "dest", d, "app"))).filter((f) => f.endsWith(".manifest.json")).map((f) => f.slice(0, 16));
@@ -231,10 +231,13 @@ describe("triplicate backup (CLI, local destinations)", () => {
 
   it("--dry-run snapshots and verifies but writes nothing", async () => {
     createSampleDb(path.join(dir, "app.db"));
-    const res = await runCli(["backup", "--config", await writeConfig(), "--dry-run", "--json"]);
+    const cfg = await writeConfig();
+    expect((await runCli(["backup", "--init", "--config", cfg])).code).toBe(0);
+    const before = await filesUnder(path.join(dir, "dest"));
+    const res = await runCli(["backup", "--config", cfg, "--dry-run", "--json"]);
     expect(res.code, res.stderr).toBe(0);
     expect(res.json().databases[0].destinations.map((d: any) => d.status)).toEqual(["dry-run", "dry-run", "dry-run"]);
-    expect(await filesUnder(path.join(dir, "dest"))).toEqual([]);
+    expect(await filesUnder(path.join(dir, "dest"))).toEqual(before);
   });
 
   it("--db picks one database; an unknown one is a usage error", async () => {
@@ -250,7 +253,7 @@ describe("triplicate backup (CLI, local destinations)", () => {
     createSampleDb(db);
     for (const algorithm of ["gzip", "none"] as const) {
       const cfg = await writeConfig({ dests: [{ name: algorithm }], policy: "{ copies: 2, media: 1, offsite: 0 }", extra: `compression: { algorithm: ${algorithm} }` });
-      const res = await runCli(["backup", "--config", cfg, "--json"]);
+      const res = await runCli(["backup", "--init", "--config", cfg, "--json"]);
       expect(res.code, res.stderr).toBe(0);
       const key = res.json().databases[0].artifact.key as string;
       expect(key.endsWith(algorithm === "gzip" ? ".sqlite.gz" : ".sqlite.raw")).toBe(true);
