@@ -29,6 +29,8 @@ import type { BlobSource, StorageAdapter } from "../../adapters/types.js";
 import { describeAdapterContract } from "./contract.js";
 import { bufferSource, readAll } from "../helpers/blob.js";
 import { startSshd, type SshdServer } from "../helpers/sshd.js";
+import { runCli } from "../helpers/cli.js";
+import { createSampleDb } from "../helpers/sqlite.js";
 
 const run = promisify(execFile);
 const silent = pino({ level: "silent" });
@@ -650,6 +652,33 @@ describe("sftp against a server that is not OpenSSH (in-memory fake NAS)", () =>
     } finally {
       await a.close();
     }
+  });
+
+  it("backup through the CLI: the run report says 'durability: not confirmed' for this server, and only for it", async () => {
+    createSampleDb(path.join(dir, "app.db"), 100);
+    const cfg = path.join(dir, "fake.yml");
+    await writeFile(
+      cfg,
+      `databases: [{ name: app, path: ${JSON.stringify(path.join(dir, "app.db"))} }]
+destinations:
+  - { name: local, type: local, path: ${JSON.stringify(path.join(dir, "local"))} }
+  - { name: nas, type: sftp, host: 127.0.0.1, port: ${nas.port}, username: backup, password: pw, hostKeySha256: "${nas.hostKeySha256}", path: /nas-cli }
+policy: { copies: 3, media: 2, offsite: 0 }
+staging: ${JSON.stringify(path.join(dir, "staging"))}
+`,
+    );
+    const r = await runCli(["backup", "--init", "--config", cfg, "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json().databases[0].destinations.map((d: any) => [d.destination, d.status, d.durability])).toEqual([
+      ["local", "verified", "confirmed"],
+      ["nas", "verified", "not confirmed"],
+    ]);
+    expect(r.json().destinations[1].marker.status).toBe("created");
+    expect(nas.files.has("/nas-cli/triplicate-destination.json")).toBe(true);
+    const human = await runCli(["backup", "--config", cfg]);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/\n  nas +VERIFIED .*, durability: not confirmed\n/);
+    expect(human.stdout).not.toMatch(/\n  local .*durability/);
   });
 
   it("parallel: the read-back catches fastPut's corruption, warns, and re-uploads sequentially", async () => {

@@ -72,6 +72,8 @@ describe("one backup, three destinations (local, SFTP, S3)", () => {
     expect(r.code, r.stderr).toBe(0);
     const run = r.json().databases[0];
     expect(run.destinations.map((d: any) => [d.destination, d.status])).toEqual([["local", "verified"], ["nas", "verified"], ["offsite", "verified"]]);
+    // OpenSSH flushes every put (fsync@openssh.com); local fsyncs; S3 acknowledges only stored objects.
+    expect(run.destinations.map((d: any) => d.durability)).toEqual(["confirmed", "confirmed", "confirmed"]);
     for (const d of run.destinations) {
       expect(d.bytes).toBe(run.artifact.size);
       expect(d.durationMs).toBeGreaterThan(0);
