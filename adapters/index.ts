@@ -42,7 +42,7 @@ export const adapterFactories: { [K in DestinationSpec["type"]]: Factory<Extract
 export interface OpenOptions {
   logger: Logger;
   dryRun?: boolean;
-  /** See AdapterDeps.createRoot: only backup creates a missing root folder. */
+  /** See AdapterDeps.createRoot: only `backup --init` creates a missing root folder. */
   createRoot?: boolean;
   randomId?: () => string;
 }

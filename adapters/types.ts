@@ -46,6 +46,13 @@ export interface ObjectInfo {
    * folder shares the host's clock and leaves it out.
    */
   storeTime?: Date;
+  /**
+   * put only: true when the store confirmed the bytes reached stable storage
+   * before the commit (local fsync, SFTP fsync@openssh.com, S3's own
+   * acknowledgement); false when it could not be asked (an SFTP server
+   * without the extension). Left out by stores that make no claim.
+   */
+  durable?: boolean;
 }
 
 export interface AdapterCapabilities {
@@ -97,11 +104,11 @@ export interface AdapterDeps {
   /** Random suffixes for temp names; injectable for tests. */
   randomId?: () => string;
   /**
-   * May the adapter create its root folder when it is missing? Backup may
-   * (first use); commands that only read or delete say no, and then a missing
-   * root is an error: a backup folder that vanished is usually a disk or NAS
-   * volume that is not mounted, and must not look like an empty, healthy one.
-   * Default true.
+   * May the adapter create its root folder when it is missing? Only for
+   * `backup --init` (src/ always says which): otherwise a missing root is a
+   * NotFoundError at open, because a backup folder that is not there is
+   * usually a disk or NAS volume that is not mounted, and must never look
+   * like an empty, healthy one. Default true, for callers outside a run.
    */
   createRoot?: boolean;
 }

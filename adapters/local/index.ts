@@ -112,7 +112,7 @@ async function checkRoot({ root, id, createRoot }: { root: string; id: string; c
       throw new DestinationConfigError(`${root} exists but is not a folder; point path at a folder`, { adapter: id, op: "open", cause: err });
     }
     if (code === "ENOENT") {
-      throw new NotFoundError(`the folder ${root} does not exist: is its disk mounted? (triplicate backup creates it on first use)`, { adapter: id, op: "open", cause: err });
+      throw new NotFoundError(`the folder ${root} does not exist`, { adapter: id, op: "open", cause: err });
     }
     throw mapFsError(err, { adapter: id, op: "open" });
   }

@@ -22,7 +22,9 @@ export async function putFile(target: PutTarget, src: BlobSource, signal?: Abort
   const tmp = path.join(dir, tempNameFor(path.basename(full), target.randomId));
   let committed = false;
   try {
-    await mkdir(dir, { recursive: true });
+    // A folder made here (a new database's) is an entry in its parent: flush that too.
+    const made = await mkdir(dir, { recursive: true });
+    if (made) await fsyncDir(path.dirname(made));
     if (src.localPath) {
       // A file already on this machine: the kernel copies it (copy_file_range, no trip
       // through JS), then we fsync. Its hash was taken when it was built; the caller's
@@ -56,7 +58,7 @@ export async function putFile(target: PutTarget, src: BlobSource, signal?: Abort
     committed = true;
     await fsyncDir(dir);
     const s = await stat(full);
-    return { key, size: s.size, modifiedAt: s.mtime };
+    return { key, size: s.size, modifiedAt: s.mtime, durable: true };
   } catch (err) {
     throw err instanceof AdapterError ? err : mapFsError(err, { adapter: id, op: "put", key });
   } finally {

@@ -58,7 +58,8 @@ export async function createS3Adapter(config: S3Config, deps: AdapterDeps, tunin
   return {
     id,
     capabilities: { maxConnections: 4, statAddsDetails: true },
-    put: (key, src, signal) => putObject(s3, key, src, signal),
+    // S3 answers a PutObject / CompleteMultipartUpload only once the object is stored durably.
+    put: async (key, src, signal) => ({ ...(await putObject(s3, key, src, signal)), durable: true }),
     get: (key, signal, from) => getObject(s3, key, signal, from),
     stat: (key, signal) => statObject(s3, key, signal),
     list: (prefix, signal) => listObjects(s3, prefix, signal),

@@ -20,12 +20,15 @@ export const toInfo = (key: string, head: HeadObjectCommandOutput): ObjectInfo =
 /**
  * The store's own SHA-256 of the whole object, when it has one: a single-part
  * upload sent with ChecksumSHA256. A multipart object's checksum is a
- * checksum of its parts' checksums ("…-N", COMPOSITE), which no manifest
- * hash can be compared with, so it is left out rather than half-trusted.
+ * checksum of its parts' checksums (COMPOSITE), which no manifest hash can
+ * be compared with, so it is left out rather than half-trusted. Not every
+ * store says which kind it returns (moto 5 gives neither a "-N" suffix nor
+ * a ChecksumType), so a multipart ETag ("…-N") rules it out too.
  */
 function storeChecksum(head: HeadObjectCommandOutput): { storeSha256?: string } {
   const b64 = head.ChecksumSHA256;
-  if (!b64 || b64.includes("-") || (head.ChecksumType && head.ChecksumType !== "FULL_OBJECT")) return {};
+  const multipart = /-\d+"?$/.test(head.ETag ?? "");
+  if (!b64 || multipart || b64.includes("-") || (head.ChecksumType && head.ChecksumType !== "FULL_OBJECT")) return {};
   const hex = Buffer.from(b64, "base64").toString("hex");
   return hex.length === 64 ? { storeSha256: hex } : {};
 }

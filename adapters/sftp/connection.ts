@@ -22,6 +22,7 @@ async function connect(cx: SftpContext): Promise<Session> {
   const s = await handshake(cx, privateKey, pin, ctx);
   try {
     s.posixRename = await probePosixRename(s);
+    s.fsync = advertises(s.sftp, "fsync@openssh.com");
     if (cx.createRoot) await ensureDir(s, cx.root, ctx);
     else await requireDir(s, cx.root, ctx);
   } catch (err) {
@@ -30,9 +31,15 @@ async function connect(cx: SftpContext): Promise<Session> {
     throw mapped;
   }
   log.debug(
-    { server: s.software || "unknown", openssh: s.openssh, posixRename: s.posixRename, fastPut: useParallel(cx, s) },
+    { server: s.software || "unknown", openssh: s.openssh, posixRename: s.posixRename, fastPut: useParallel(cx, s), fsync: s.fsync },
     "sftp connected",
   );
+  if (!s.fsync) {
+    log.warn(
+      { server: s.software || "unknown" },
+      "server lacks fsync@openssh.com: copies are read back, but their durability is not confirmed (the server never said they reached its disk)",
+    );
+  }
   if (!s.posixRename) {
     log.warn({ server: s.software }, "server lacks posix-rename@openssh.com: replacing a key is delete + rename, not atomic");
   }
@@ -132,6 +139,7 @@ function newSession(client: SftpClient, ssh: SshClient | undefined, sftp: SFTPWr
     software: typeof software === "string" ? software : "",
     openssh: typeof software === "string" && /^OpenSSH_/i.test(software),
     posixRename: false,
+    fsync: false,
     alive: true,
     lost,
     markLost(reason, cause) {
@@ -162,6 +170,16 @@ async function probePosixRename(s: Session): Promise<boolean> {
     if (err instanceof ConnectionLost) throw err;
     return typeof sftpCode(err) === "number";
   }
+}
+
+/**
+ * Did the server list `name` in its VERSION reply? ssh2 keeps that list in a
+ * private field and throws synchronously from ext_openssh_* calls without
+ * it; reading the list lets the connect log and every put say so up front.
+ */
+function advertises(sftp: SFTPWrapper, name: string): boolean {
+  const ext = (sftp as unknown as { _extensions?: Record<string, string> })._extensions;
+  return ext?.[name] === "1";
 }
 
 async function removeOrphans(cx: SftpContext, s: Session): Promise<void> {

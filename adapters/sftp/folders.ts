@@ -42,7 +42,7 @@ export async function ensureDir(s: Session, dir: string, ctx: Ctx): Promise<void
 export async function requireDir(s: Session, dir: string, ctx: Ctx): Promise<void> {
   const st = await req<Stats>(s, (cb) => s.sftp.stat(dir, cb)).catch((err) => {
     if (sftpCode(err) !== SFTP.NO_SUCH_FILE) throw err;
-    throw new NotFoundError(`the folder ${dir} does not exist on the server: is the NAS volume mounted? (triplicate backup creates it on first use)`, ctx);
+    throw new NotFoundError(`the folder ${dir} does not exist on the server`, ctx);
   });
   if (!st.isDirectory()) throw new DestinationConfigError(`${dir} exists on the server but is not a folder`, ctx);
 }

@@ -16,6 +16,8 @@ export interface Session {
   software: string;
   openssh: boolean;
   posixRename: boolean;
+  /** The server advertised fsync@openssh.com: a put can ask it to flush the file to disk. */
+  fsync: boolean;
   alive: boolean;
   lostReason?: string;
   /** Rejects (with ConnectionLost) the moment the session dies; raced against every request. */

@@ -40,6 +40,7 @@ export async function putObject(cx: SftpContext, key: string, src: BlobSource, s
         checkSent(local.size, local.sha256, src, ctx);
         const problem = await verifyFastPut(s, { ...src, localPath }, tmp);
         how = "fastPut";
+        if (!problem) await fsyncRemote(s, tmp);
         if (problem) {
           cx.fastPutDisabled = true;
           how = "sequential after a failed fastPut check";
@@ -56,11 +57,11 @@ export async function putObject(cx: SftpContext, key: string, src: BlobSource, s
       }
       await commit(s, tmp, full);
       committed = true;
-      log.debug({ key, size: src.size, transfer: how }, "sftp put committed");
+      log.debug({ key, size: src.size, transfer: how, fsync: s.fsync }, "sftp put committed");
       const st = await req<Stats>(s, (cb) => s.sftp.stat(full, cb));
       // The server stamped this mtime with its own clock: the run compares it with this host's.
       const modifiedAt = new Date(st.mtime * 1000);
-      return { key, size: st.size, modifiedAt, storeTime: modifiedAt };
+      return { key, size: st.size, modifiedAt, storeTime: modifiedAt, durable: s.fsync };
     } finally {
       if (!committed) {
         if (s.alive) {
@@ -107,10 +108,27 @@ async function uploadSequential(s: Session, src: BlobSource, tmp: string, ctx: C
       },
       { signal },
     );
+    // The bytes reach the server's disk before the rename publishes them (a close alone does not flush).
+    if (s.fsync) await req<void>(s, (cb) => s.sftp.ext_openssh_fsync(handle, (err) => cb(err)));
   } finally {
     if (s.alive) await req<void>(s, (cb) => s.sftp.close(handle, cb)).catch(() => undefined);
   }
   return { bytes: counter.bytes, sha256: counter.digest() };
+}
+
+/**
+ * fastPut opens and closes its own handle, so its file is flushed through a
+ * handle of ours. OpenSSH's sftp-server fsyncs any file handle, a read-only
+ * one too (fsync(2) flushes the file, not the descriptor).
+ */
+async function fsyncRemote(s: Session, file: string): Promise<void> {
+  if (!s.fsync) return;
+  const handle = await req<Buffer>(s, (cb) => s.sftp.open(file, "r", cb));
+  try {
+    await req<void>(s, (cb) => s.sftp.ext_openssh_fsync(handle, (err) => cb(err)));
+  } finally {
+    if (s.alive) await req<void>(s, (cb) => s.sftp.close(handle, cb)).catch(() => undefined);
+  }
 }
 
 /**

@@ -82,6 +82,8 @@ export interface AuditReport {
     offsite: boolean;
     reachable: boolean;
     error?: string;
+    /** The destination's marker id (catalog/destinationMarker.ts): the same id under two names is one store. */
+    markerId: string | null;
     retention: string;
     /** Snapshots held; null when the destination could not be listed (unknown, not zero). */
     snapshots: number | null;
@@ -95,14 +97,14 @@ export interface AuditReport {
  * latest snapshot, retention coverage, damage and leftovers.
  */
 export async function runAudit(cfg: Config, opts: { deep: boolean; signal?: AbortSignal }, deps: RunDeps): Promise<AuditReport> {
-  const open = await openDestinations(cfg.destinations, deps, { dryRun: false, createRoot: false });
+  const open = await openDestinations(cfg.destinations, deps, { dryRun: false });
   let inventories: { cfg: DestinationConfig; adapter?: StorageAdapter; inv: DestinationInventory }[];
   try {
     inventories = await Promise.all(
-      [...open.values()].map(async ({ cfg: d, adapter, error }) => ({
+      [...open.values()].map(async ({ cfg: d, adapter, marker, error }) => ({
         cfg: d,
         adapter,
-        inv: adapter ? await inventoryDestination(adapter, d.name) : { destination: d.name, reachable: false, error, copies: [] },
+        inv: adapter ? { ...(await inventoryDestination(adapter, d.name)), marker } : { destination: d.name, reachable: false, error, copies: [] },
       })),
     );
     // Each check is recorded beside its copy as it finishes, so a Ctrl-C keeps those already done.
@@ -175,7 +177,7 @@ export function buildAuditReport(
       verifiedLevel: cfg.policy.verifiedLevel, proveWithin: cfg.policy.proveWithin?.text,
     },
     destinations: inventories.map(({ cfg: d, inv }) => ({
-      name: d.name, type: d.type, medium: mediumOf(d), offsite: isOffsite(d), reachable: inv.reachable, error: inv.error, retention: describePolicy(d.retention),
+      name: d.name, type: d.type, medium: mediumOf(d), offsite: isOffsite(d), reachable: inv.reachable, error: inv.error, markerId: inv.marker?.id ?? null, retention: describePolicy(d.retention),
       snapshots: inv.reachable ? new Set(inv.copies.filter((c) => c.state !== "orphan").map((c) => `${c.db}/${c.snapshotId}`)).size : null,
     })),
     databases,

@@ -9,6 +9,7 @@ const EXIT_WORDS: Record<number, string> = { 0: "OK", 1: "FAILED", 2: "USAGE ERR
 export function formatBackupReport(r: BackupReport): string {
   const lines: string[] = [];
   lines.push(`triplicate backup ${r.dryRun ? "(dry run) " : ""}— ${EXIT_WORDS[r.exitCode]} (exit ${r.exitCode})`);
+  lines.push(...formatMarkers(r));
   for (const db of r.databases) {
     lines.push("");
     lines.push(`database ${db.db}  snapshot ${db.snapshotId ?? "-"}`);
@@ -38,7 +39,9 @@ export function formatBackupReport(r: BackupReport): string {
     for (const d of db.destinations) {
       const speed = d.mbPerSec ? `, ${d.mbPerSec} MB/s` : "";
       const lock = d.lockedUntil ? `, locked until ${d.lockedUntil.toISOString()}` : "";
-      const outcome = d.status === "failed" ? d.error : d.status === "would-ship" ? `${formatBytes(d.bytes)}; nothing written, nothing proven` : `${d.durationMs} ms${speed}${lock}`;
+      // Read back either way; "not confirmed" means the server never said the bytes reached its disk.
+      const durability = d.durability === "not confirmed" ? ", durability: not confirmed" : "";
+      const outcome = d.status === "failed" ? d.error : d.status === "would-ship" ? `${formatBytes(d.bytes)}; nothing written, nothing proven` : `${d.durationMs} ms${speed}${lock}${durability}`;
       lines.push(`  ${pad(d.destination, 14)} ${pad(d.status.toUpperCase().replace("-", " "), 9)} ${outcome}`);
       if (d.clock && d.clock.skewSeconds !== 0) lines.push(`      clocks: host ${d.clock.host}, ${d.destination} ${d.clock.store} (${d.clock.skewSeconds}s apart)`);
       if (d.retention) lines.push(...formatRetention(d.retention).map((l) => `      ${l}`));
@@ -53,4 +56,17 @@ export function formatBackupReport(r: BackupReport): string {
     }
   }
   return lines.join("\n");
+}
+
+const MARKER_WORDS: Record<string, string> = {
+  created: "initialised now (--init): marker",
+  adopted: "held copies from an older version but no marker: adopted, marker",
+  unmarked: "held copies from an older version but no marker, and it could not be marked",
+};
+
+/** Destinations this run initialised or adopted; a marker that was simply found is not news. */
+function formatMarkers(r: BackupReport): string[] {
+  return r.destinations
+    .filter((d) => d.marker && d.marker.status !== "found")
+    .map((d) => `  ${pad(d.destination, 14)} ${MARKER_WORDS[d.marker!.status]}${d.marker!.id ? ` ${d.marker!.id}` : ""}${r.dryRun ? " (dry run: not written)" : ""}`);
 }

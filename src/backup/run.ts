@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import { artifactSource } from "../artifact/build.js";
 import { resolveCodec, type Codec } from "../artifact/codecs.js";
 import { closeAll, openDestinations, type RunDeps } from "../runtime/context.js";
+import type { DestinationMarker } from "../catalog/destinationMarker.js";
 import { UsageError, TriplicateError } from "../runtime/errors.js";
 import { EXIT, worstExit, type ExitCode } from "../runtime/exitCodes.js";
 import { keys, makeSnapshotId } from "../publish/ids.js";
@@ -32,6 +33,8 @@ export interface BackupOptions {
   dryRun: boolean;
   /** `--accept-shrink`: a shrunk source is meant; the snapshot becomes the new baseline and retention runs. */
   acceptShrink?: boolean;
+  /** `--init`: create missing roots and mark new destinations; without it every destination must carry its marker. */
+  init?: boolean;
 }
 
 export interface DestinationRun extends PublishResult {
@@ -63,7 +66,16 @@ export interface BackupReport {
   finishedAt: string;
   dryRun: boolean;
   exitCode: ExitCode;
+  /** Each destination as this run found it: its marker (created or adopted now, or found), or why it could not be used. */
+  destinations: DestinationState[];
   databases: DatabaseRun[];
+}
+
+export interface DestinationState {
+  destination: string;
+  reachable: boolean;
+  marker?: DestinationMarker;
+  error?: string;
 }
 
 /**
@@ -85,8 +97,7 @@ export async function runBackup(cfg: Config, opts: BackupOptions, deps: RunDeps)
   }
   const staging = stagingDir(cfg);
   const release = await acquireRunLock(staging);
-  // A dry run writes nothing, not even a missing root folder: such a destination is reported as not there.
-  const open = await openDestinations(cfg.destinations, deps, { dryRun: opts.dryRun, createRoot: !opts.dryRun });
+  const open = await openDestinations(cfg.destinations, deps, { dryRun: opts.dryRun, init: opts.init });
   const runs: DatabaseRun[] = [];
   try {
     for (const db of databases) {
@@ -103,6 +114,7 @@ export async function runBackup(cfg: Config, opts: BackupOptions, deps: RunDeps)
     finishedAt: deps.clock().toISOString(),
     dryRun: opts.dryRun,
     exitCode: worstExit(runs.map((r) => r.exitCode)),
+    destinations: [...open.values()].map((o) => ({ destination: o.cfg.name, reachable: !!o.adapter, marker: o.marker, error: o.error })),
     databases: runs,
   };
 }

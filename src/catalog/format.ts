@@ -5,7 +5,8 @@ import type { DestinationInventory } from "./inventory.js";
 export function formatInventory(invs: DestinationInventory[]): string {
   const lines: string[] = [];
   for (const inv of invs) {
-    lines.push(`${inv.destination}${inv.adapterId ? ` (${inv.adapterId})` : ""}${inv.reachable ? "" : `  UNREACHABLE: ${inv.error}`}`);
+    const marker = inv.marker?.id ? `  marker ${inv.marker.id}${inv.marker.status === "adopted" ? " (adopted now: copies from an older version, no marker)" : ""}` : "";
+    lines.push(`${inv.destination}${inv.adapterId ? ` (${inv.adapterId})` : ""}${inv.reachable ? marker : `  UNREACHABLE: ${inv.error}`}`);
     if (inv.reachable && inv.copies.length === 0) lines.push("  (no snapshots)");
     for (const c of inv.copies) {
       const size = c.manifest ? formatBytes(c.manifest.artifact.size) : c.artifactSize !== undefined ? formatBytes(c.artifactSize) : "";

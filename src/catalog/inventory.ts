@@ -5,6 +5,7 @@ import { looksLikeSnapshot, parseKey, snapshotTime } from "../publish/ids.js";
 import { parseManifest, type Manifest } from "../publish/manifest.js";
 import { atLeast, parseProofName, summarizeProofs, type ProofEntry, type ProofSummary } from "../verify/proofs.js";
 import { hashStream } from "../../adapters/streams.js";
+import type { DestinationMarker } from "./destinationMarker.js";
 
 export type CopyState =
   | "complete" //            manifest present, artifact present with the manifest's size (and checksum, where the store gives one)
@@ -53,6 +54,8 @@ export interface DestinationInventory {
   adapterId?: string;
   reachable: boolean;
   error?: string;
+  /** The destination's marker id and how this run found it (set by the commands that opened it). */
+  marker?: DestinationMarker;
   copies: CopyRecord[];
   /** Files that look like snapshots but are not ours; left alone by every command. */
   foreign?: ForeignFile[];

@@ -17,12 +17,12 @@ export interface ListReport {
 /** Every snapshot on every destination (or of one database), with its state, read live from the stores. */
 export async function runList(cfg: Config, opts: { db?: string }, deps: RunDeps): Promise<ListReport> {
   const only = opts.db ? [opts.db] : undefined;
-  const open = await openDestinations(cfg.destinations, deps, { dryRun: false, createRoot: false });
+  const open = await openDestinations(cfg.destinations, deps, { dryRun: false });
   let inventories: DestinationInventory[];
   try {
     inventories = await Promise.all(
-      [...open.values()].map(({ cfg: d, adapter, error }) =>
-        adapter ? inventoryDestination(adapter, d.name, only) : { destination: d.name, reachable: false, error, copies: [] },
+      [...open.values()].map(async ({ cfg: d, adapter, marker, error }) =>
+        adapter ? { ...(await inventoryDestination(adapter, d.name, only)), marker } : { destination: d.name, reachable: false, error, copies: [] },
       ),
     );
   } finally {

@@ -8,11 +8,12 @@ export interface BackupFlags extends GlobalOptions {
   tag: string[];
   dryRun?: boolean;
   acceptShrink?: boolean;
+  init?: boolean;
 }
 
 export async function backupCommand(flags: BackupFlags, io: CliIO): Promise<ExitCode> {
   const { cfg, deps } = await setup(flags, io);
-  const report = await runBackup(cfg, { db: flags.db, tags: flags.tag.length ? flags.tag : ["manual"], dryRun: !!flags.dryRun, acceptShrink: !!flags.acceptShrink }, deps);
+  const report = await runBackup(cfg, { db: flags.db, tags: flags.tag.length ? flags.tag : ["manual"], dryRun: !!flags.dryRun, acceptShrink: !!flags.acceptShrink, init: !!flags.init }, deps);
   if (flags.json) printJson(io, report);
   else io.stdout.write(formatBackupReport(report) + "\n");
   return report.exitCode;

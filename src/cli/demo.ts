@@ -54,8 +54,9 @@ await writeFile(configPath, config);
 const walRows = db.prepare("SELECT count(*) FROM orders").pluck().get();
 console.log(`demo: ${dbPath} (WAL, ${walRows} orders, all still in the -wal file); config ${configPath}\n`);
 
-// The writer stays open during the backup, as a live application would.
-const backup = spawnSync(bin, ["backup", "--config", configPath, "--tag", "demo", "--log-level", "warn"], { stdio: "inherit" });
+// The writer stays open during the backup, as a live application would. --init: the first run creates
+// and marks the three folders; later runs (the "Try next" below) find the marks and need no flag.
+const backup = spawnSync(bin, ["backup", "--init", "--config", configPath, "--tag", "demo", "--log-level", "warn"], { stdio: "inherit" });
 db.close();
 console.log(`\n$ triplicate list --config ${path.relative(process.cwd(), configPath)}`);
 spawnSync(bin, ["list", "--config", configPath, "--log-level", "warn"], { stdio: "inherit" });

@@ -64,6 +64,6 @@ export async function initCommand(flags: { config: string; force?: boolean }, io
   }
   await handle.writeFile(EXAMPLE_CONFIG);
   await handle.close();
-  io.stdout.write(`wrote ${flags.config}; edit it, then run: triplicate backup --config ${flags.config}\n`);
+  io.stdout.write(`wrote ${flags.config}; edit it, then run once: triplicate backup --init --config ${flags.config} (later runs, e.g. from cron, without --init)\n`);
   return EXIT.ok;
 }

@@ -36,6 +36,7 @@ export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
     .option("--tag <tag>", "tag the snapshot (repeatable; default: manual)", collect, [])
     .option("--dry-run", "snapshot and verify, but write and delete nothing on destinations")
     .option("--accept-shrink", "the source shrank on purpose: ship this snapshot as the new baseline and let retention run")
+    .option("--init", "first run: create missing destination folders and mark new destinations (once; never in cron)")
     .action(async (o) => void (code = await backupCommand(o, io)));
 
   addGlobalOptions(program.command("list").description("every snapshot on every destination, with its state"), io.env)

@@ -7,6 +7,7 @@ import { readClocks, type ClockReading } from "../guard/clock.js";
 
 /** `would-ship`: a dry run, where nothing was written and so nothing was proven. */
 export type PublishStatus = "verified" | "failed" | "would-ship";
+export type Durability = "confirmed" | "not confirmed";
 
 export interface PublishResult {
   status: PublishStatus;
@@ -19,6 +20,13 @@ export interface PublishResult {
   proof?: { level: RecordedLevel; at: string };
   /** The copy was proven but its proof object could not be written: later runs will see it as `present`. */
   proofError?: string;
+  /**
+   * For a verified copy: "confirmed" when the store said both the artifact
+   * and the manifest reached stable storage before they were committed;
+   * "not confirmed" when it could not say so (an SFTP server without
+   * fsync@openssh.com). The copy was read back either way.
+   */
+  durability?: Durability;
   /** Set when the bytes on the store were proven wrong (counts as a 3-2-1-1-0 error). */
   verificationFailed?: boolean;
   error?: string;
@@ -74,7 +82,7 @@ export async function publishToDestination(
       });
     }
     const manifest = item.manifest(put.lockedUntil);
-    await adapter.put(item.manifestKey, manifest, opts.signal);
+    const manifestPut = await adapter.put(item.manifestKey, manifest, opts.signal);
     const manifestBack = await readBackSha256(adapter, item.manifestKey, opts.signal);
     if (manifestBack.sha256 !== manifest.sha256) {
       throw new ChecksumMismatchError("manifest read back differs from what was written", {
@@ -89,6 +97,7 @@ export async function publishToDestination(
       mbPerSec: ms > 0 ? round((item.artifact.size / 1e6) / (ms / 1000)) : null,
       lockedUntil: put.lockedUntil,
       ...(reading ? { clock: reading } : {}),
+      durability: put.durable === true && manifestPut.durable === true ? "confirmed" : "not confirmed",
     };
     return { ...result, ...(await recordReadBack(adapter, item, ms, opts.author, opts.signal)) };
   } catch (err) {

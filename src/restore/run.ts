@@ -113,7 +113,7 @@ export async function runRestore(cfg: Config, opts: RestoreOptions, deps: RunDep
   const report: RestoreReport = {
     command: "restore", exitCode: EXIT.failed, db: opts.db, target, via: target !== requested ? requested : undefined, at: at.toISOString(), from: opts.from, fellBack: false, movedAside: [], attempts: [], unreachable: [], durationMs: 0,
   };
-  const open = await openDestinations(destinations, deps, { dryRun: false, createRoot: false });
+  const open = await openDestinations(destinations, deps, { dryRun: false });
   try {
     const listed: Listed[] = await Promise.all(
       [...open.values()].map(async ({ cfg: d, adapter, error }) => {

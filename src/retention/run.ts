@@ -11,12 +11,14 @@ import { acquireRunLock } from "../runtime/lock.js";
 import { howToAccept, newestComplete } from "../guard/shrink.js";
 import type { RetentionHold } from "../guard/holds.js";
 import { applyRetention, describePolicy, type RetentionOutcome } from "./apply.js";
+import type { DestinationMarker } from "../catalog/destinationMarker.js";
 
 export interface PruneDestination {
   destination: string;
   policy: string;
   reachable: boolean;
   error?: string;
+  marker?: DestinationMarker;
   databases: RetentionOutcome[];
   /** Folders of databases this config does not name: never touched by this prune. */
   notManaged: string[];
@@ -40,15 +42,15 @@ export async function runPrune(cfg: Config, opts: { dryRun: boolean; force?: boo
   const { dryRun } = opts;
   const force = !!opts.force;
   const release = dryRun ? async () => undefined : await acquireRunLock(stagingDir(cfg));
-  const open = await openDestinations(cfg.destinations, deps, { dryRun, createRoot: false });
+  const open = await openDestinations(cfg.destinations, deps, { dryRun });
   const results: PruneDestination[] = [];
   try {
     const listed = await Promise.all(
-      [...open.values()].map(async ({ cfg: dest, adapter, error }) => ({ dest, adapter, error, inv: adapter ? await inventoryDestination(adapter, dest.name) : undefined })),
+      [...open.values()].map(async ({ cfg: dest, adapter, marker, error }) => ({ dest, adapter, marker, error, inv: adapter ? await inventoryDestination(adapter, dest.name) : undefined })),
     );
     const shrinkHolds = anomalyHolds(listed.flatMap((l) => (l.inv?.reachable ? [l.inv] : [])), cfg);
-    for (const { dest, adapter, error, inv } of listed) {
-      const entry: PruneDestination = { destination: dest.name, policy: describePolicy(dest.retention), reachable: !!adapter, error, databases: [], notManaged: [] };
+    for (const { dest, adapter, marker, error, inv } of listed) {
+      const entry: PruneDestination = { destination: dest.name, policy: describePolicy(dest.retention), reachable: !!adapter, error, marker, databases: [], notManaged: [] };
       results.push(entry);
       if (!adapter || !inv) continue;
       if (!inv.reachable) {

@@ -6,6 +6,7 @@ import { EXIT, type ExitCode } from "../runtime/exitCodes.js";
 import { databasesWithoutCompleteCopy, inventoryDestination, type CopyState } from "../catalog/inventory.js";
 import { allSettledOrThrow, deepCheckCopies, makeScratch, type DeepBudget } from "./deepCheck.js";
 import type { DeepCheck, ProofLevel } from "./proofs.js";
+import type { DestinationMarker } from "../catalog/destinationMarker.js";
 
 export interface VerifiedCopy {
   db: string;
@@ -31,7 +32,7 @@ export interface VerifyReport {
    * cannot be restored anywhere and a restore would fall back to an older snapshot.
    */
   failedDeep: string[];
-  destinations: { destination: string; reachable: boolean; error?: string; copies: VerifiedCopy[] }[];
+  destinations: { destination: string; reachable: boolean; error?: string; marker?: DestinationMarker; copies: VerifiedCopy[] }[];
 }
 
 /**
@@ -42,12 +43,12 @@ export interface VerifyReport {
  * budget, and records each result beside the copy.
  */
 export async function runVerify(cfg: Config, opts: { db?: string; deep: boolean; budget?: DeepBudget; signal?: AbortSignal }, deps: RunDeps): Promise<VerifyReport> {
-  const open = await openDestinations(cfg.destinations, deps, { dryRun: false, createRoot: false });
+  const open = await openDestinations(cfg.destinations, deps, { dryRun: false });
   const scratch = opts.deep ? await makeScratch(stagingDir(cfg), "verify-") : undefined;
   const report: VerifyReport = { command: "verify", deep: opts.deep, exitCode: EXIT.ok, errors: 0, unprotected: [], failedDeep: [], destinations: [] };
   try {
     report.destinations = await allSettledOrThrow(
-      [...open.values()].map(async ({ cfg: d, adapter, error }) => {
+      [...open.values()].map(async ({ cfg: d, adapter, marker, error }) => {
         if (!adapter) return { destination: d.name, reachable: false, error, copies: [] };
         const inv = await inventoryDestination(adapter, d.name, opts.db ? [opts.db] : undefined);
         if (!inv.reachable) return { destination: d.name, reachable: false, error: inv.error, copies: [] };
@@ -59,7 +60,7 @@ export async function runVerify(cfg: Config, opts: { db?: string; deep: boolean;
           ...(c.proof ? { proof: { level: c.proof.level, at: c.proof.at } } : {}),
           deep: checks.get(`${c.db}/${c.snapshotId}`),
         }));
-        return { destination: d.name, reachable: true, copies };
+        return { destination: d.name, reachable: true, marker, copies };
       }),
     );
   } finally {

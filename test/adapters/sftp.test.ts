@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { createRequire } from "node:module";
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, readdir, rm, stat, utimes, writeFile, mkdir } from "node:fs/promises";
@@ -28,6 +29,8 @@ import type { BlobSource, StorageAdapter } from "../../adapters/types.js";
 import { describeAdapterContract } from "./contract.js";
 import { bufferSource, readAll } from "../helpers/blob.js";
 import { startSshd, type SshdServer } from "../helpers/sshd.js";
+import { runCli } from "../helpers/cli.js";
+import { createSampleDb } from "../helpers/sqlite.js";
 
 const run = promisify(execFile);
 const silent = pino({ level: "silent" });
@@ -143,7 +146,7 @@ describe("sftp adapter against a real sshd", () => {
       expect(a.id).toBe(`sftp:${s.username}@127.0.0.1:${s.port}${path.join(s.root, "ident")}`);
       expect(a.id).not.toContain("hunter2");
       const connected = lines.find((l) => l.msg === "sftp connected");
-      expect(connected).toMatchObject({ openssh: true, posixRename: true, fastPut: true });
+      expect(connected).toMatchObject({ openssh: true, posixRename: true, fastPut: true, fsync: true });
       expect(String(connected?.server)).toMatch(/^OpenSSH_/);
     } finally {
       await a.close();
@@ -164,11 +167,55 @@ describe("sftp adapter against a real sshd", () => {
     }
   });
 
-  it("a missing root: created for a backup, a NotFoundError naming it for everything else", async () => {
+  it("fsyncs every put's temp file before the rename (fsync@openssh.com), sequential and fastPut alike", async () => {
+    // internal-sftp logs only to syslog, so the requests are watched on the client side: ssh2's SFTP
+    // channel, wrapped to record which file each handle is, every fsync answered OK and every rename.
+    const proto = createRequire(import.meta.url)("ssh2/lib/protocol/SFTP.js").SFTP.prototype;
+    const events: string[] = [];
+    const paths = new Map<string, string>();
+    const orig = { open: proto.open, fsync: proto.ext_openssh_fsync, rename: proto.ext_openssh_rename };
+    proto.open = function (this: unknown, file: string, flags: string, ...rest: any[]) {
+      const cb = rest.pop();
+      return orig.open.call(this, file, flags, ...rest, (err: Error | undefined, h: Buffer) => (h && paths.set(h.toString("hex"), file), cb(err, h)));
+    };
+    proto.ext_openssh_fsync = function (this: unknown, h: Buffer, cb: (err?: Error) => void) {
+      return orig.fsync.call(this, h, (err?: Error) => (err || events.push(`fsync ${paths.get(h.toString("hex"))}`), cb(err)));
+    };
+    proto.ext_openssh_rename = function (this: unknown, from: string, to: string, cb: (err?: Error) => void) {
+      events.push(`rename ${from} -> ${to}`);
+      return orig.rename.call(this, from, to, cb);
+    };
+    const dir = await mkdtemp(path.join(os.tmpdir(), "tri-fsync-"));
+    const a = await createSftpAdapter(configFor(s, "durable"), { logger: silent });
+    try {
+      const big = randomBytes(6 * 1024 * 1024);
+      await writeFile(path.join(dir, "big.bin"), big);
+      const puts = [
+        await a.put("db/x.manifest.json", bufferSource('{"a":1}')), // a manifest: small, sequential
+        await a.put("db/x.sqlite.zst", { ...bufferSource(big), localPath: path.join(dir, "big.bin") }), // fastPut
+      ];
+      expect(puts.map((p) => p.durable)).toEqual([true, true]);
+      const committed = events.filter((e) => !e.includes(".triplicate-probe-"));
+      expect(committed).toHaveLength(4);
+      for (const [i, name] of ["x.manifest.json", "x.sqlite.zst"].entries()) {
+        const [fsync, rename] = committed.slice(2 * i, 2 * i + 2);
+        const tmp = rename.match(/^rename (\S+) -> (\S+)$/)!;
+        expect(tmp[2]).toBe(path.join(s.root, "durable/db", name));
+        expect(path.basename(tmp[1])).toMatch(new RegExp(`^\\.${name.replace(/\./g, "\\.")}\\.tmp-`));
+        expect(fsync).toBe(`fsync ${tmp[1]}`);
+      }
+    } finally {
+      Object.assign(proto, { open: orig.open, ext_openssh_fsync: orig.fsync, ext_openssh_rename: orig.rename });
+      await a.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a missing root: created only when asked (backup --init), otherwise a NotFoundError naming it", async () => {
     const cfg = configFor(s, "not-mounted/backups");
     const err = await caught(createSftpAdapter(cfg, { logger: silent, createRoot: false }));
     expect(err).toBeInstanceOf(NotFoundError);
-    expect(err.message).toContain(`the folder ${cfg.path} does not exist on the server: is the NAS volume mounted?`);
+    expect(err.message).toContain(`the folder ${cfg.path} does not exist on the server`);
     await expect(stat(path.join(s.root, "not-mounted"))).rejects.toThrow();
     const a = await createSftpAdapter(cfg, { logger: silent, createRoot: true });
     await a.close();
@@ -604,9 +651,11 @@ describe("sftp against a server that is not OpenSSH (in-memory fake NAS)", () =>
     const { logger, lines } = capture();
     const a = await createSftpAdapter(config("auto"), { logger });
     try {
-      expect(lines.find((l) => l.msg === "sftp connected")).toMatchObject({ server: "FakeNAS_1.0", openssh: false, posixRename: false, fastPut: false });
+      expect(lines.find((l) => l.msg === "sftp connected")).toMatchObject({ server: "FakeNAS_1.0", openssh: false, posixRename: false, fastPut: false, fsync: false });
+      expect(lines.find((l) => l.level === 40 && String(l.msg).includes("fsync@openssh.com"))?.msg).toContain("not confirmed");
       const src = await bigSource("auto.bin");
-      await a.put("db/a.bin", src);
+      // Without fsync@openssh.com the put still works, and says the server never confirmed it reached its disk.
+      expect((await a.put("db/a.bin", src)).durable).toBe(false);
       expect(lines.find((l) => l.msg === "sftp put committed")?.transfer).toBe("sequential");
       expect(sha(nas.files.get("/nas-auto/db/a.bin")!)).toBe(src.sha256);
       await a.put("db/a.bin", bufferSource("replaced"));
@@ -617,6 +666,33 @@ describe("sftp against a server that is not OpenSSH (in-memory fake NAS)", () =>
     } finally {
       await a.close();
     }
+  });
+
+  it("backup through the CLI: the run report says 'durability: not confirmed' for this server, and only for it", async () => {
+    createSampleDb(path.join(dir, "app.db"), 100);
+    const cfg = path.join(dir, "fake.yml");
+    await writeFile(
+      cfg,
+      `databases: [{ name: app, path: ${JSON.stringify(path.join(dir, "app.db"))} }]
+destinations:
+  - { name: local, type: local, path: ${JSON.stringify(path.join(dir, "local"))} }
+  - { name: nas, type: sftp, host: 127.0.0.1, port: ${nas.port}, username: backup, password: pw, hostKeySha256: "${nas.hostKeySha256}", path: /nas-cli }
+policy: { copies: 3, media: 2, offsite: 0 }
+staging: ${JSON.stringify(path.join(dir, "staging"))}
+`,
+    );
+    const r = await runCli(["backup", "--init", "--config", cfg, "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json().databases[0].destinations.map((d: any) => [d.destination, d.status, d.durability])).toEqual([
+      ["local", "verified", "confirmed"],
+      ["nas", "verified", "not confirmed"],
+    ]);
+    expect(r.json().destinations[1].marker.status).toBe("created");
+    expect(nas.files.has("/nas-cli/triplicate-destination.json")).toBe(true);
+    const human = await runCli(["backup", "--config", cfg]);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/\n  nas +VERIFIED .*, durability: not confirmed\n/);
+    expect(human.stdout).not.toMatch(/\n  local .*durability/);
   });
 
   it("parallel: the read-back catches fastPut's corruption, warns, and re-uploads sequentially", async () => {

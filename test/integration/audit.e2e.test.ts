@@ -36,7 +36,7 @@ staging: ${JSON.stringify(path.join(dir, "staging"))}
   );
   env = { K: s3.accessKeyId, S: s3.secretAccessKey };
   for (const now of ["2026-11-23T02:00:00Z", "2026-11-24T02:00:00Z", "2026-11-25T02:00:00Z"]) {
-    const r = await runCli(["backup", "--config", cfg, "--json"], { env: { ...env, TRIPLICATE_NOW: now } });
+    const r = await runCli(["backup", ...(now.startsWith("2026-11-23") ? ["--init"] : []), "--config", cfg, "--json"], { env: { ...env, TRIPLICATE_NOW: now } });
     expect(r.code, r.stderr).toBe(0);
     snaps.push(r.json().databases[0].snapshotId);
     keys.push(r.json().databases[0].artifact.key);

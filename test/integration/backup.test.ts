@@ -71,7 +71,7 @@ describe("triplicate backup (CLI, local destinations)", () => {
     const writer = await startWriter(db, dir);
     let res;
     try {
-      res = await runCli(["backup", "--config", cfg, "--json", "--tag", "nightly"]);
+      res = await runCli(["backup", "--init", "--config", cfg, "--json", "--tag", "nightly"]);
     } finally {
       const written = await writer.stop();
       expect(written).toBeGreaterThan(0);
@@ -91,11 +91,12 @@ describe("triplicate backup (CLI, local destinations)", () => {
     for (const dest of ["disk", "usb", "cloud"]) {
       const root = path.join(dir, "dest", dest);
       const files = await filesUnder(root);
-      // The artifact, its manifest, and the record of the read-back that proved it.
+      // The artifact, its manifest, the record of the read-back that proved it, and the destination's marker.
       expect(files).toEqual([
         `app/${run.snapshotId}.manifest.json`,
         expect.stringMatching(new RegExp(`^app/${run.snapshotId}\\.proof-\\d{8}T\\d{6}Z-read-back-ok-[0-9a-f]{8}\\.json$`)),
         `app/${run.snapshotId}.sqlite.zst`,
+        "triplicate-destination.json",
       ]);
       const proofFile = path.join(root, files[1]);
       expect(JSON.parse(await readFile(proofFile, "utf8"))).toMatchObject({ format: "triplicate.proof/v1", level: "read-back", ok: true, snapshotId: run.snapshotId });
@@ -119,7 +120,7 @@ describe("triplicate backup (CLI, local destinations)", () => {
     live.pragma("wal_autocheckpoint = 0");
     live.prepare("INSERT INTO posts (author_id, body) VALUES (1, 'in the wal')").run();
     expect((await stat(`${db}-wal`)).size).toBeGreaterThan(0);
-    const res = await runCli(["backup", "--config", await writeConfig({ dests: [{ name: "disk" }], policy: "{ copies: 2, media: 1, offsite: 0 }" }), "--json"]);
+    const res = await runCli(["backup", "--init", "--config", await writeConfig({ dests: [{ name: "disk" }], policy: "{ copies: 2, media: 1, offsite: 0 }" }), "--json"]);
     live.close();
     expect(res.code, res.stderr).toBe(0);
     expect(res.json().databases[0].snapshot.facts.rowCounts.posts).toBe(11);
@@ -129,7 +130,7 @@ describe("triplicate backup (CLI, local destinations)", () => {
     const db = path.join(dir, "app.db");
     createSampleDb(db, 3000);
     const cfg = await writeConfig({ dests: [{ name: "disk", retention: "{ keepLast: 1 }" }], policy: "{ copies: 2, media: 1, offsite: 0 }" });
-    const first = await runCli(["backup", "--config", cfg, "--json"]);
+    const first = await runCli(["backup", "--init", "--config", cfg, "--json"]);
     expect(first.code, first.stderr).toBe(0);
     const before = await filesUnder(path.join(dir, "dest/disk"));
 
@@ -168,14 +169,14 @@ describe("triplicate backup (CLI, local destinations)", () => {
     const cfg = await writeConfig({
       dests: [{ name: "disk", medium: "disk" }, { name: "usb", medium: "usb" }, { name: "cloud", medium: "cloud", offsite: true, path: path.join(blocker, "sub") }],
     });
-    const res = await runCli(["backup", "--config", cfg, "--json"]);
+    const res = await runCli(["backup", "--init", "--config", cfg, "--json"]);
     expect(res.code, res.stderr).toBe(3);
     const run = res.json().databases[0];
     expect(run.destinations.map((d: any) => d.status)).toEqual(["verified", "verified", "failed"]);
     expect(run.destinations[2].error).toMatch(/not a folder/);
     expect(run.policy.rules.find((r: any) => r.rule === "offsite")).toMatchObject({ pass: false });
     expect(run.policy.rules.find((r: any) => r.rule === "offsite").reason).toMatch(/cloud \(unreachable/);
-    expect((await filesUnder(path.join(dir, "dest/disk"))).length).toBe(3); // artifact, manifest, proof
+    expect((await filesUnder(path.join(dir, "dest/disk"))).length).toBe(4); // artifact, manifest, proof, destination marker
   });
 
   it("after a crash: temp files never count as copies, and old leftovers are cleaned", async () => {
@@ -220,7 +221,7 @@ describe("triplicate backup (CLI, local destinations)", () => {
     // A second run on the last day: daily keeps only the newest of that day.
     days.push("2026-11-17T14:00:00Z");
     for (const now of days) {
-      const r = await runCli(["backup", "--config", cfg, "--json"], { env: { TRIPLICATE_NOW: now } });
+      const r = await runCli(["backup", ...(now === days[0] ? ["--init"] : []), "--config", cfg, "--json"], { env: { TRIPLICATE_NOW: now } });
       expect(r.code, r.stderr).toBe(0);
     }
     const ids = async (d: string) => (await filesUnder(path.join(dir, "dest", d, "app"))).filter((f) => f.endsWith(".manifest.json")).map((f) => f.slice(0, 16));
@@ -239,12 +240,13 @@ describe("triplicate backup (CLI, local destinations)", () => {
 
   it("--dry-run snapshots and verifies but writes nothing (more in dryRun.test.ts)", async () => {
     createSampleDb(path.join(dir, "app.db"));
-    // A dry run creates no folder, so the destinations must be there for the run to be possible.
-    for (const d of ["disk", "usb", "cloud"]) await mkdir(path.join(dir, "dest", d), { recursive: true });
-    const res = await runCli(["backup", "--config", await writeConfig(), "--dry-run", "--json"]);
+    const cfg = await writeConfig();
+    expect((await runCli(["backup", "--init", "--config", cfg])).code).toBe(0);
+    const before = await filesUnder(path.join(dir, "dest"));
+    const res = await runCli(["backup", "--config", cfg, "--dry-run", "--json"]);
     expect(res.code, res.stderr).toBe(0);
     expect(res.json().databases[0].destinations.map((d: any) => d.status)).toEqual(["would-ship", "would-ship", "would-ship"]);
-    expect(await filesUnder(path.join(dir, "dest"))).toEqual([]);
+    expect(await filesUnder(path.join(dir, "dest"))).toEqual(before);
   });
 
   it("--db picks one database; an unknown one is a usage error", async () => {
@@ -260,7 +262,7 @@ describe("triplicate backup (CLI, local destinations)", () => {
     createSampleDb(db);
     for (const algorithm of ["gzip", "none"] as const) {
       const cfg = await writeConfig({ dests: [{ name: algorithm }], policy: "{ copies: 2, media: 1, offsite: 0 }", extra: `compression: { algorithm: ${algorithm} }` });
-      const res = await runCli(["backup", "--config", cfg, "--json"]);
+      const res = await runCli(["backup", "--init", "--config", cfg, "--json"]);
       expect(res.code, res.stderr).toBe(0);
       const key = res.json().databases[0].artifact.key as string;
       expect(key.endsWith(algorithm === "gzip" ? ".sqlite.gz" : ".sqlite.raw")).toBe(true);

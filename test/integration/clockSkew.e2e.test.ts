@@ -40,7 +40,7 @@ describe("a host clock that disagrees with the destination's", () => {
   it("holds that destination's retention and names both clocks; with the clocks in step, retention runs", async () => {
     const now = Date.now();
     for (const ago of [120_000, 60_000]) {
-      const r = await runCli(["backup", "--config", cfg, "--json"], { env: { TRIPLICATE_NOW: new Date(now - ago).toISOString() } });
+      const r = await runCli(["backup", "--init", "--config", cfg, "--json"], { env: { TRIPLICATE_NOW: new Date(now - ago).toISOString() } });
       expect(r.code, r.stderr).toBe(0);
       expect(Math.abs(r.json().databases[0].destinations[0].clock.skewSeconds)).toBeLessThan(150);
     }
@@ -48,7 +48,7 @@ describe("a host clock that disagrees with the destination's", () => {
 
     // This host's clock three months ahead: keepLast 1 would delete the real history.
     const ahead = new Date(now + 92 * 86_400_000).toISOString();
-    const r2 = await runCli(["backup", "--config", cfg, "--json"], { env: { TRIPLICATE_NOW: ahead } });
+    const r2 = await runCli(["backup", "--init", "--config", cfg, "--json"], { env: { TRIPLICATE_NOW: ahead } });
     expect(r2.code, r2.stderr).toBe(3);
     const nas = r2.json().databases[0].destinations[0];
     expect(nas.status).toBe("verified");
@@ -58,7 +58,7 @@ describe("a host clock that disagrees with the destination's", () => {
     expect(nas.retention.held).toEqual([expect.objectContaining({ guard: "clock-skew" })]);
     expect(nas.retention.held[0].message).toMatch(/this host's clock is 92\.0d ahead of nas's \(host .*, nas .*\), more than guard\.maxClockSkew \(5min\): check both clocks/);
     expect(await onNas()).toBe(2);
-    const text = await runCli(["backup", "--config", cfg], { env: { TRIPLICATE_NOW: ahead } });
+    const text = await runCli(["backup", "--init", "--config", cfg], { env: { TRIPLICATE_NOW: ahead } });
     expect(text.stdout).toMatch(/HELD   \(clock-skew\) this host's clock is 92\.0d ahead/);
   }, 60_000);
 });

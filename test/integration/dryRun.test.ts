@@ -40,7 +40,7 @@ async function everything(): Promise<string[]> {
 describe("backup --dry-run", () => {
   it("says would ship, judges nothing as met, exits 0 because the run would be possible, and writes nothing", async () => {
     const cfg = await setup();
-    expect((await runCli(["backup", "--config", cfg])).code).toBe(0);
+    expect((await runCli(["backup", "--init", "--config", cfg])).code).toBe(0);
     const before = await everything();
     const r = await runCli(["backup", "--config", cfg, "--dry-run", "--json"]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -63,6 +63,7 @@ describe("backup --dry-run", () => {
 
   it("a policy no destination could meet is not reported met either (and the run is still possible)", async () => {
     const cfg = await setup({ policy: "{ copies: 5, media: 2, offsite: 1 }" });
+    await runCli(["backup", "--init", "--config", cfg]); // a real first run marks the destinations
     const r = await runCli(["backup", "--config", cfg, "--dry-run", "--json"]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.json().databases[0].policy).toBeUndefined();
@@ -72,6 +73,7 @@ describe("backup --dry-run", () => {
     const blocker = path.join(dir, "not-a-folder");
     await writeFile(blocker, "a file where a folder should be");
     const cfg = await setup({ paths: { cloud: path.join(blocker, "sub") } });
+    await runCli(["backup", "--init", "--config", cfg]); // marks disk and usb; cloud cannot exist
     const r = await runCli(["backup", "--config", cfg, "--dry-run", "--json"]);
     expect(r.code, r.stdout + r.stderr).toBe(3);
     expect(r.json().databases[0].destinations.map((d: any) => d.status)).toEqual(["would-ship", "would-ship", "failed"]);

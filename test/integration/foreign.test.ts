@@ -31,7 +31,7 @@ beforeAll(async () => {
       `staging: ${JSON.stringify(path.join(dir, "staging"))}`,
     ].join("\n"),
   );
-  const first = await runCli(["backup", "--config", cfg], { env: { TRIPLICATE_NOW: "2026-11-24T02:00:00Z" } });
+  const first = await runCli(["backup", "--init", "--config", cfg], { env: { TRIPLICATE_NOW: "2026-11-24T02:00:00Z" } });
   expect(first.code, first.stdout + first.stderr).toBe(0);
   // Old enough that an orphan of ours with such a name would be cleaned up.
   const old = new Date(Date.now() - 5 * 86_400_000);

@@ -39,7 +39,7 @@ ${opts.guard ? `guard: ${opts.guard}` : ""}
 }
 
 const day = (d: number) => `2026-11-${String(d).padStart(2, "0")}T02:00:00Z`;
-const backup = (cfg: string, now: string, ...args: string[]) => runCli(["backup", "--config", cfg, "--json", ...args], { env: { TRIPLICATE_NOW: now } });
+const backup = (cfg: string, now: string, ...args: string[]) => runCli(["backup", "--init", "--config", cfg, "--json", ...args], { env: { TRIPLICATE_NOW: now } });
 const prune = (cfg: string, now: string, ...args: string[]) => runCli(["prune", "--config", cfg, "--json", ...args], { env: { TRIPLICATE_NOW: now } });
 const snapshots = async () => (await readdir(path.join(dir, "disk", "app"))).filter((f) => f.endsWith(".manifest.json")).map((f) => f.slice(0, 16)).sort();
 const manifest = async (id: string) => JSON.parse(await readFile(path.join(dir, "disk", "app", `${id}.manifest.json`), "utf8"));

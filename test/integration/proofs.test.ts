@@ -40,7 +40,7 @@ beforeEach(async () => {
   await writeConfig();
   snaps.length = 0;
   for (const now of DAYS) {
-    const r = await runCli(["backup", "--config", cfg, "--json"], { env: { TRIPLICATE_NOW: now } });
+    const r = await runCli(["backup", "--init", "--config", cfg, "--json"], { env: { TRIPLICATE_NOW: now } });
     expect(r.code, r.stderr).toBe(0);
     snaps.push(r.json().databases[0].snapshotId);
   }

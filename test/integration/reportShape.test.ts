@@ -53,7 +53,7 @@ describe("--json report shapes", () => {
   it("backup, list, prune, verify, restore and audit keep their keys", async () => {
     const cfg = ["--config", path.join(dir, "t.yml"), "--json"];
     // Two backups, so prune has something to keep and something to delete.
-    for (const n of [1, 2]) shapes[`backup-${n}`] = [...keyPaths((await runCli(["backup", ...cfg])).json())];
+    for (const n of [1, 2]) shapes[`backup-${n}`] = [...keyPaths((await runCli(["backup", ...(n === 1 ? ["--init"] : []), ...cfg])).json())];
     shapes.list = [...keyPaths((await runCli(["list", ...cfg])).json())];
     shapes.prune = [...keyPaths((await runCli(["prune", "--dry-run", ...cfg])).json())];
     shapes.verify = [...keyPaths((await runCli(["verify", "--deep", ...cfg])).json())];

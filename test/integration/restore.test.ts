@@ -36,7 +36,7 @@ beforeEach(async () => {
       live.prepare("INSERT INTO posts (author_id, body) SELECT 1, 'later' FROM posts LIMIT ?").run(extra);
       live.close();
     }
-    const r = await runCli(["backup", "--config", cfg, "--json"], { env: { TRIPLICATE_NOW: now } });
+    const r = await runCli(["backup", ...(extra ? [] : ["--init"]), "--config", cfg, "--json"], { env: { TRIPLICATE_NOW: now } });
     expect(r.code, r.stderr).toBe(0);
     snaps.push(r.json().databases[0].snapshotId);
   }

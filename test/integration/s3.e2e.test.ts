@@ -51,7 +51,7 @@ describe("backup, verify and restore with S3 (s3rver)", () => {
 
   it("lands on the local folder and the bucket with matching checksums, then restores from S3", async () => {
     const { file, env } = await config(s3);
-    const r = await runCli(["backup", "--config", file, "--json"], { env });
+    const r = await runCli(["backup", "--init", "--config", file, "--json"], { env });
     expect(r.code, r.stderr).toBe(0);
     const run = r.json().databases[0];
     expect(run.destinations.map((d: any) => [d.destination, d.status])).toEqual([["local", "verified"], ["offsite", "verified"]]);
@@ -70,7 +70,7 @@ describe("backup, verify and restore with S3 (s3rver)", () => {
 
   it("a missing bucket is a clear error; the local copy still lands (exit 3)", async () => {
     const { file, env } = await config({ ...s3, bucket: "no-such-bucket" });
-    const r = await runCli(["backup", "--config", file, "--json"], { env });
+    const r = await runCli(["backup", "--init", "--config", file, "--json"], { env });
     expect(r.code).toBe(3);
     const offsite = r.json().databases[0].destinations[1];
     expect(offsite.status).toBe("failed");
@@ -86,7 +86,7 @@ describe("S3 with signatures checked and Object Lock enforced (moto_server)", ()
   it("a wrong secret is refused with a clear error, and the secret is never printed", async () => {
     const wrong = "WRONG-secret-that-must-never-be-printed-1234567890";
     const { file, env } = await config({ ...moto, secretAccessKey: wrong });
-    const r = await runCli(["backup", "--config", file, "--json", "--log-level", "debug"], { env });
+    const r = await runCli(["backup", "--init", "--config", file, "--json", "--log-level", "debug"], { env });
     expect(r.code).toBe(3);
     const offsite = r.json().databases[0].destinations[1];
     expect(offsite.error).toMatch(/refused: check the access key and secret/);
@@ -97,7 +97,7 @@ describe("S3 with signatures checked and Object Lock enforced (moto_server)", ()
   it("objectLock: every copy is locked, retention skips locked copies and says why, the store refuses deletes", async () => {
     const { file, env } = await config(moto, "", "    objectLock: { mode: COMPLIANCE, days: 1 }\n    retention: { keepLast: 1 }");
     const cfgText = `${file}`;
-    const first = await runCli(["backup", "--config", cfgText, "--json"], { env: { ...env, TRIPLICATE_NOW: "2026-11-24T02:00:00Z" } });
+    const first = await runCli(["backup", "--init", "--config", cfgText, "--json"], { env: { ...env, TRIPLICATE_NOW: "2026-11-24T02:00:00Z" } });
     expect(first.code, first.stderr).toBe(0);
     const firstRun = first.json().databases[0];
     expect(firstRun.destinations[1].lockedUntil).toBeTruthy();

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { cp, mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { cp, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { runCli, tempDir } from "../helpers/cli.js";
 import { createSampleDb } from "../helpers/sqlite.js";
@@ -33,7 +33,7 @@ const manifests = async (db = "app") => (await readdir(path.join(dir, "disk", db
 describe("safety", () => {
   it("a backup never deletes the copy it just wrote, even when the clock stepped back", async () => {
     const cfg = await config({ retention: "{ keepLast: 1 }" });
-    expect((await runCli(["backup", "--config", cfg], { env: { TRIPLICATE_NOW: "2026-12-01T02:00:00Z" } })).code).toBe(0);
+    expect((await runCli(["backup", "--init", "--config", cfg], { env: { TRIPLICATE_NOW: "2026-12-01T02:00:00Z" } })).code).toBe(0);
     const r = await runCli(["backup", "--config", cfg, "--json"], { env: { TRIPLICATE_NOW: "2026-11-30T02:00:00Z" } });
     const run = r.json().databases[0];
     expect(await manifests()).toContain(`${run.snapshotId}.manifest.json`);
@@ -43,7 +43,7 @@ describe("safety", () => {
 
   it("a second restore in the same second keeps the first set-aside file", async () => {
     const cfg = await config();
-    expect((await runCli(["backup", "--config", cfg], { env: { TRIPLICATE_NOW: "2026-11-25T02:00:00Z" } })).code).toBe(0);
+    expect((await runCli(["backup", "--init", "--config", cfg], { env: { TRIPLICATE_NOW: "2026-11-25T02:00:00Z" } })).code).toBe(0);
     const target = path.join(dir, "target.db");
     await writeFile(target, "the operator's own file");
     const env = { TRIPLICATE_NOW: "2026-11-25T03:00:00Z" };
@@ -59,7 +59,7 @@ describe("safety", () => {
 
   it("restore refuses a target that is a folder", async () => {
     const cfg = await config();
-    await runCli(["backup", "--config", cfg]);
+    await runCli(["backup", "--init", "--config", cfg]);
     const folder = path.join(dir, "afolder");
     await mkdir(folder);
     const r = await runCli(["restore", "app", "--config", cfg, "--to", folder]);
@@ -71,7 +71,7 @@ describe("safety", () => {
     createSampleDb(path.join(dir, "jobs.db"), 10);
     const both = await config({ dbs: ["app", "jobs"] });
     for (const now of ["2026-11-20T02:00:00Z", "2026-11-21T02:00:00Z", "2026-11-22T02:00:00Z"]) {
-      expect((await runCli(["backup", "--config", both], { env: { TRIPLICATE_NOW: now } })).code).toBe(0);
+      expect((await runCli(["backup", "--init", "--config", both], { env: { TRIPLICATE_NOW: now } })).code).toBe(0); // --init: a no-op once marked
     }
     const onlyApp = await config({ dbs: ["app"], retention: "{ keepLast: 1 }" });
     // --force: keepLast 1 over three snapshots deletes more than the deletion budget allows in one run.
@@ -84,7 +84,7 @@ describe("safety", () => {
 
   it("a manifest copied into another folder is not trusted: prune never deletes what it names", async () => {
     const cfg = await config({ dbs: ["app"], retention: "{ keepLast: 1 }" });
-    expect((await runCli(["backup", "--config", cfg], { env: { TRIPLICATE_NOW: "2026-11-20T02:00:00Z" } })).code).toBe(0);
+    expect((await runCli(["backup", "--init", "--config", cfg], { env: { TRIPLICATE_NOW: "2026-11-20T02:00:00Z" } })).code).toBe(0);
     // An operator keeps an archive by copying the folder under another (configured) name.
     createSampleDb(path.join(dir, "archive.db"), 10);
     await cp(path.join(dir, "disk", "app"), path.join(dir, "disk", "archive"), { recursive: true });
@@ -104,7 +104,7 @@ describe("safety", () => {
     const cfg = await config({
       dests: `  - { name: disk, type: local, path: ${JSON.stringify(path.join(dir, "disk"))} }\n  - { name: nas, type: local, path: ${JSON.stringify(path.join(blocker, "x"))} }`,
     });
-    expect((await runCli(["backup", "--config", cfg])).code).toBe(3);
+    expect((await runCli(["backup", "--init", "--config", cfg])).code).toBe(3);
     const r = await runCli(["restore", "app", "--config", cfg, "--to", path.join(dir, "r.db"), "--json"]);
     expect(r.code).toBe(3);
     expect(r.json().restored.destination).toBe("disk");
@@ -113,7 +113,8 @@ describe("safety", () => {
 
   it("verify and list: an unknown --db is a usage error, and an empty destination is not healthy", async () => {
     const cfg = await config();
-    await mkdir(path.join(dir, "disk"));
+    expect((await runCli(["backup", "--init", "--config", cfg])).code).toBe(0);
+    await rm(path.join(dir, "disk", "app"), { recursive: true }); // wiped: the destination is initialised and empty
     expect((await runCli(["verify", "--config", cfg, "--db", "ap"])).code).toBe(2);
     expect((await runCli(["list", "--config", cfg, "--db", "ap"])).code).toBe(2);
     const empty = await runCli(["verify", "--config", cfg, "--json"]);
@@ -122,25 +123,26 @@ describe("safety", () => {
     expect((await runCli(["list", "--config", cfg])).stdout).toContain("NO COMPLETE COPY of database app");
   });
 
-  it("only backup creates a missing destination folder; for every other command it is unreachable (an unmounted disk is not an empty one)", async () => {
+  it("a destination folder that vanished is never recreated: every command calls it not initialised or not mounted (an unmounted disk is not an empty one)", async () => {
     const nas = path.join(dir, "nas");
     const cfg = await config({
       dests: `  - { name: disk, type: local, path: ${JSON.stringify(path.join(dir, "disk"))} }\n  - { name: nas, type: local, path: ${JSON.stringify(nas)} }`,
     });
-    expect((await runCli(["backup", "--config", cfg])).code).toBe(0);
+    expect((await runCli(["backup", "--init", "--config", cfg])).code).toBe(0);
     await rename(nas, `${nas}-unmounted`);
     const verify = await runCli(["verify", "--config", cfg, "--json"]);
     expect(verify.code).toBe(3);
     const nasReport = verify.json().destinations.find((d: any) => d.destination === "nas");
     expect(nasReport).toMatchObject({ reachable: false });
-    expect(nasReport.error).toContain(`the folder ${nas} does not exist: is its disk mounted?`);
+    expect(nasReport.error).toContain(`nas is not initialised or not mounted: the folder ${nas} does not exist`);
+    expect((await runCli(["backup", "--config", cfg])).code).toBe(3);
     expect((await runCli(["list", "--config", cfg])).code).toBe(3);
     expect((await runCli(["prune", "--config", cfg])).code).toBe(3);
     expect((await runCli(["audit", "--config", cfg, "--json"])).code).toBe(3);
     const restored = await runCli(["restore", "app", "--config", cfg, "--from", "nas", "--to", path.join(dir, "r.db"), "--json"]);
     expect(restored.code).toBe(1);
-    expect(restored.json().unreachable).toEqual([{ destination: "nas", error: expect.stringContaining("does not exist: is its disk mounted?") }]);
-    expect(restored.json().error).toMatch(/^nas \(--from\) could not be reached: .*does not exist: is its disk mounted\?/);
+    expect(restored.json().unreachable).toEqual([{ destination: "nas", error: expect.stringContaining("nas is not initialised or not mounted") }]);
+    expect(restored.json().error).toMatch(/^nas \(--from\) could not be reached: nas is not initialised or not mounted: .*does not exist/);
     expect(await readdir(dir)).not.toContain("nas");
   });
 
@@ -160,7 +162,7 @@ describe("safety", () => {
 
   it("--at without a zone is UTC", async () => {
     const cfg = await config();
-    expect((await runCli(["backup", "--config", cfg], { env: { TRIPLICATE_NOW: "2026-11-20T02:00:00Z" } })).code).toBe(0);
+    expect((await runCli(["backup", "--init", "--config", cfg], { env: { TRIPLICATE_NOW: "2026-11-20T02:00:00Z" } })).code).toBe(0);
     const r = await runCli(["restore", "app", "--config", cfg, "--to", path.join(dir, "r.db"), "--at", "2026-11-20T02:30", "--json"], {
       env: { TZ: "America/Los_Angeles" },
     });

@@ -50,7 +50,7 @@ describe("source checks", () => {
     createSampleDb(path.join(dir, "app.db"), 100);
     addDanglingPosts(path.join(dir, "app.db"), 7);
     const cfg = await writeConfig();
-    const res = await runCli(["backup", "--config", cfg, "--json"]);
+    const res = await runCli(["backup", "--init", "--config", cfg, "--json"]);
     expect(res.code, res.stdout + res.stderr).toBe(0);
     const run = res.json().databases[0];
     expect(run.destinations.map((d: any) => d.status)).toEqual(["verified"]);
@@ -60,7 +60,7 @@ describe("source checks", () => {
     const [m] = await manifests();
     expect(m.sqlite.foreignKeyViolations).toBe(7);
 
-    const text = await runCli(["backup", "--config", cfg]);
+    const text = await runCli(["backup", "--init", "--config", cfg]);
     expect(text.code, text.stdout + text.stderr).toBe(0);
     expect(text.stdout).toMatch(/WARNING: 7 row\(s\) break foreign keys.*posts rowid \d+ → authors/);
     expect(text.stdout).toMatch(/checks: \{ foreignKeys: fail \}/);
@@ -78,7 +78,7 @@ describe("source checks", () => {
   it("checks.foreignKeys: fail refuses the snapshot, ships nothing, and says how to relax it", async () => {
     createSampleDb(path.join(dir, "app.db"), 100);
     addDanglingPosts(path.join(dir, "app.db"), 2);
-    const res = await runCli(["backup", "--config", await writeConfig("checks: { foreignKeys: fail }"), "--json"]);
+    const res = await runCli(["backup", "--init", "--config", await writeConfig("checks: { foreignKeys: fail }"), "--json"]);
     expect(res.code).toBe(1);
     const run = res.json().databases[0];
     expect(run.error).toMatch(/foreign_key_check: 2 row\(s\)/);
@@ -90,7 +90,7 @@ describe("source checks", () => {
   it("checks.foreignKeys: off skips the check and records no count", async () => {
     createSampleDb(path.join(dir, "app.db"), 100);
     addDanglingPosts(path.join(dir, "app.db"), 2);
-    const res = await runCli(["backup", "--config", await writeConfig("checks: { foreignKeys: off }"), "--json"]);
+    const res = await runCli(["backup", "--init", "--config", await writeConfig("checks: { foreignKeys: off }"), "--json"]);
     expect(res.code, res.stdout + res.stderr).toBe(0);
     expect(res.json().databases[0].snapshot.foreignKeys).toMatchObject({ mode: "off", violations: null, first: [] });
     expect((await manifests())[0].sqlite.foreignKeyViolations).toBeUndefined();
@@ -98,7 +98,7 @@ describe("source checks", () => {
 
   it("an unknown checks value is a config error naming the choices", async () => {
     createSampleDb(path.join(dir, "app.db"), 10);
-    const res = await runCli(["backup", "--config", await writeConfig("checks: { foreignKeys: maybe }")]);
+    const res = await runCli(["backup", "--init", "--config", await writeConfig("checks: { foreignKeys: maybe }")]);
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/checks\.foreignKeys.*fail, warn or off/);
   });
@@ -114,7 +114,7 @@ describe("source checks", () => {
     const pageSize = Number(conv.pragma("page_size", { simple: true }));
     conv.close();
     await scribble(db, (pages[Math.floor(pages.length / 2)] - 1) * pageSize + 200, 400);
-    const res = await runCli(["backup", "--config", await writeConfig(), "--json"]);
+    const res = await runCli(["backup", "--init", "--config", await writeConfig(), "--json"]);
     expect(res.code).toBe(1);
     const run = res.json().databases[0];
     expect(run.destinations).toEqual([]);
@@ -133,7 +133,7 @@ describe("source checks", () => {
     conv.close();
     const { size } = await stat(db);
     await scribble(db, Math.floor(size / 2 / 4096) * 4096, 8192);
-    const res = await runCli(["backup", "--config", await writeConfig(), "--json"]);
+    const res = await runCli(["backup", "--init", "--config", await writeConfig(), "--json"]);
     expect(res.code).toBe(1);
     const run = res.json().databases[0];
     expect(run.error).toMatch(/malformed/);

@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import { open, readdir, readFile, truncate, writeFile } from "node:fs/promises";
+import { open, readdir, readFile, rename, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { HeadObjectCommand } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { runCli, tempDir } from "../helpers/cli.js";
 import { createSampleDb } from "../helpers/sqlite.js";
 import { startSshd, type SshdServer } from "../helpers/sshd.js";
@@ -31,7 +31,7 @@ beforeEach(async () => {
 });
 afterEach(async () => cleanup());
 
-async function config(opts: { hostKey?: string; policy?: string } = {}): Promise<{ file: string; env: NodeJS.ProcessEnv }> {
+async function config(opts: { hostKey?: string; policy?: string; prefix?: string } = {}): Promise<{ file: string; env: NodeJS.ProcessEnv }> {
   const file = path.join(dir, "triplicate.yml");
   await writeFile(
     file,
@@ -51,7 +51,7 @@ destinations:
   - name: offsite
     type: s3
     bucket: ${s3.bucket}
-    prefix: ${path.basename(dir)}/
+    prefix: ${opts.prefix ?? path.basename(dir)}/
     endpoint: ${s3.endpoint}
     forcePathStyle: true
     accessKeyId: \${TEST_S3_KEY}
@@ -68,10 +68,12 @@ const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 describe("one backup, three destinations (local, SFTP, S3)", () => {
   it("lands everywhere in parallel with matching checksums, and 3-2-1 is met", async () => {
     const { file, env } = await config();
-    const r = await runCli(["backup", "--config", file, "--json"], { env });
+    const r = await runCli(["backup", "--init", "--config", file, "--json"], { env });
     expect(r.code, r.stderr).toBe(0);
     const run = r.json().databases[0];
     expect(run.destinations.map((d: any) => [d.destination, d.status])).toEqual([["local", "verified"], ["nas", "verified"], ["offsite", "verified"]]);
+    // OpenSSH flushes every put (fsync@openssh.com); local fsyncs; S3 acknowledges only stored objects.
+    expect(run.destinations.map((d: any) => d.durability)).toEqual(["confirmed", "confirmed", "confirmed"]);
     for (const d of run.destinations) {
       expect(d.bytes).toBe(run.artifact.size);
       expect(d.durationMs).toBeGreaterThan(0);
@@ -93,7 +95,7 @@ describe("one backup, three destinations (local, SFTP, S3)", () => {
     const { file, env } = await config();
     await sshd.kill();
     try {
-      const r = await runCli(["backup", "--config", file, "--json"], { env });
+      const r = await runCli(["backup", "--init", "--config", file, "--json"], { env });
       expect(r.code, r.stderr).toBe(3);
       const run = r.json().databases[0];
       expect(run.destinations.map((d: any) => d.status)).toEqual(["verified", "failed", "verified"]);
@@ -107,9 +109,44 @@ describe("one backup, three destinations (local, SFTP, S3)", () => {
     }
   });
 
+  it("every store carries its marker: an unmounted NAS volume and an unmarked S3 prefix are not initialised, nothing is created; copies without a marker are adopted", async () => {
+    const { file, env } = await config();
+    const first = await runCli(["backup", "--init", "--config", file, "--json"], { env });
+    expect(first.code, first.stderr).toBe(0);
+    const markers = first.json().destinations.map((d: any) => [d.destination, d.marker.status]);
+    expect(markers).toEqual([["local", "created"], ["nas", "created"], ["offsite", "created"]]);
+    const ids = first.json().destinations.map((d: any) => d.marker.id);
+    expect(new Set(ids).size).toBe(3);
+    expect(JSON.parse(await readFile(path.join(nasRoot, "triplicate-destination.json"), "utf8")).id).toBe(ids[1]);
+    const key = `${path.basename(dir)}/triplicate-destination.json`;
+    await testS3Client(s3).send(new HeadObjectCommand({ Bucket: s3.bucket, Key: key }));
+
+    // The NAS volume is not mounted (its folder is gone) and the S3 prefix is a new, empty one.
+    await rename(nasRoot, `${nasRoot}-unmounted`);
+    const other = await config({ prefix: `${path.basename(dir)}-elsewhere` });
+    const r = await runCli(["backup", "--config", other.file, "--json"], { env: other.env });
+    expect(r.code, r.stderr).toBe(3);
+    const dests = r.json().databases[0].destinations;
+    expect(dests.map((d: any) => d.status)).toEqual(["verified", "failed", "failed"]);
+    expect(dests[1].error).toContain(`nas is not initialised or not mounted: the folder ${nasRoot} does not exist on the server`);
+    expect(dests[2].error).toMatch(/offsite is not initialised or not mounted: s3:\S+-elsewhere\S* exists but holds no triplicate-destination\.json and no copies/);
+    await expect(readdir(nasRoot)).rejects.toThrow();
+    const listed = await testS3Client(s3).send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${path.basename(dir)}-elsewhere/` }));
+    expect(listed.KeyCount ?? 0).toBe(0);
+
+    // Back in place; the S3 marker lost (as a version before markers left the prefix): adopted.
+    await rename(`${nasRoot}-unmounted`, nasRoot);
+    await testS3Client(s3).send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: key }));
+    await config(); // the original config again (config() rewrites one file)
+    const again = await runCli(["backup", "--config", file, "--json"], { env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json().destinations.map((d: any) => [d.destination, d.marker.status])).toEqual([["local", "found"], ["nas", "found"], ["offsite", "adopted"]]);
+    expect(again.json().destinations[1].marker.id).toBe(ids[1]);
+  });
+
   it("a wrong host key is refused before any upload, showing the key the server offered", async () => {
     const { file, env } = await config({ hostKey: "SHA256:" + "A".repeat(43) });
-    const r = await runCli(["backup", "--config", file, "--json"], { env });
+    const r = await runCli(["backup", "--init", "--config", file, "--json"], { env });
     expect(r.code).toBe(3);
     const nas = r.json().databases[0].destinations[1];
     expect(nas.status).toBe("failed");
@@ -119,7 +156,7 @@ describe("one backup, three destinations (local, SFTP, S3)", () => {
 
   it("restore: local copy damaged and NAS down → restored from S3; local damaged only → restored from the NAS", async () => {
     const { file, env } = await config();
-    const b = await runCli(["backup", "--config", file, "--json"], { env });
+    const b = await runCli(["backup", "--init", "--config", file, "--json"], { env });
     expect(b.code, b.stderr).toBe(0);
     const run = b.json().databases[0];
     const localArtifact = path.join(dir, "local", run.artifact.key);

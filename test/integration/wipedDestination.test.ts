@@ -24,7 +24,7 @@ describe("audit after a destination was wiped", () => {
         `staging: ${JSON.stringify(path.join(dir, "staging"))}`,
       ].join("\n"),
     );
-    expect((await runCli(["backup", "--config", cfg])).code).toBe(0);
+    expect((await runCli(["backup", "--init", "--config", cfg])).code).toBe(0);
     expect((await runCli(["audit", "--config", cfg, "--format", "json"])).code).toBe(0);
     await rm(path.join(dir, "usb", "app"), { recursive: true });
     const r = await runCli(["audit", "--config", cfg, "--format", "json"]);
