@@ -12,7 +12,7 @@ export function formatInventory(invs: DestinationInventory[]): string {
       const size = c.manifest ? formatBytes(c.manifest.artifact.size) : c.artifactSize !== undefined ? formatBytes(c.artifactSize) : "";
       const tags = c.manifest?.tags.length ? ` [${c.manifest.tags.join(",")}]` : "";
       const lock = c.lockedUntil ? ` locked until ${c.lockedUntil.toISOString()}` : "";
-      lines.push(`  ${pad(c.db, 12)} ${c.snapshotId}  ${pad(c.state, 17)} ${pad(size, 10)}${tags}${lock}${c.detail && c.state !== "complete" ? `  ${c.detail}` : ""}`);
+      lines.push(`  ${pad(c.db, 12)} ${c.snapshotId}  ${pad(c.state, 17)} ${pad(c.proof ? c.proof.level : "", 15)}${pad(size, 10)}${tags}${lock}${c.detail && c.state !== "complete" ? `  ${c.detail}` : ""}`);
     }
     for (const f of inv.foreign ?? []) lines.push(`  ${pad(f.key, 39)} ${pad(f.state, 17)} ${pad(formatBytes(f.size), 10)}  not ours: left alone`);
   }
