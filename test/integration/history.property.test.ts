@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import Database from "better-sqlite3";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { readdir, readFile, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import pino from "pino";
 import { openAdapter } from "../../adapters/index.js";
@@ -14,6 +14,7 @@ import { runVerify } from "../../src/verify/run.js";
 import { defaultDeps } from "../../src/runtime/context.js";
 import { tempDir } from "../helpers/cli.js";
 import { createSampleDb } from "../helpers/sqlite.js";
+import { flipByte } from "../helpers/damage.js";
 
 /**
  * "Never destroy good history", as a property: a seeded random sequence of
@@ -215,14 +216,4 @@ async function randomArtifact(root: string, random: () => number): Promise<strin
   return artifacts.length ? path.join(folder, artifacts[Math.floor(random() * artifacts.length)]) : undefined;
 }
 
-async function flipByte(file: string): Promise<void> {
-  const h = await open(file, "r+");
-  const size = (await h.stat()).size;
-  const at = Math.floor(size / 2);
-  const b = Buffer.alloc(1);
-  await h.read(b, 0, 1, at);
-  b[0] ^= 0xff;
-  await h.write(b, 0, 1, at);
-  await h.close();
-}
 

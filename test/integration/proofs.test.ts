@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { open, readdir, rm, writeFile } from "node:fs/promises";
+import { readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { runCli, tempDir } from "../helpers/cli.js";
 import { createSampleDb } from "../helpers/sqlite.js";
+import { flipByte } from "../helpers/damage.js";
 
 /**
  * One meaning of "verified" (issue 11 B): every copy carries the strongest
@@ -48,14 +49,6 @@ beforeEach(async () => {
 afterEach(async () => cleanup());
 
 const files = async (dest: string) => (await readdir(path.join(dir, dest, "app"))).sort();
-async function flipByte(file: string, at: number): Promise<void> {
-  const h = await open(file, "r+");
-  const b = Buffer.alloc(1);
-  await h.read(b, 0, 1, at);
-  b[0] ^= 0xff;
-  await h.write(b, 0, 1, at);
-  await h.close();
-}
 
 describe("proof levels", () => {
   it("a backup records its read-back beside each copy; list, verify and the audit show the level and date", async () => {

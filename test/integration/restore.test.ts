@@ -1,11 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import Database from "better-sqlite3";
-import { chmod, chown, lstat, mkdir, readdir, readFile, rm, symlink, truncate, writeFile, open, stat } from "node:fs/promises";
+import { chmod, chown, lstat, mkdir, readdir, readFile, rm, symlink, truncate, writeFile, stat } from "node:fs/promises";
 import { spawn, spawnSync } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { BIN, runCli, tempDir } from "../helpers/cli.js";
 import { createSampleDb } from "../helpers/sqlite.js";
+import { flipByte } from "../helpers/damage.js";
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -55,14 +56,6 @@ const rows = (file: string) => {
   }
 };
 
-async function flipByte(file: string, at: number): Promise<void> {
-  const h = await open(file, "r+");
-  const b = Buffer.alloc(1);
-  await h.read(b, 0, 1, at);
-  b[0] ^= 0xff;
-  await h.write(b, 0, 1, at);
-  await h.close();
-}
 
 // chattr +i (immutable) is how a test makes rename() or a folder fail for root too; it needs root and ext4-like file systems.
 const canChattr = (() => {
