@@ -2,7 +2,7 @@ import pLimit from "p-limit";
 import type { ObjectInfo, StorageAdapter } from "../../adapters/types.js";
 import { NotFoundError, TransientError, describeError } from "../../adapters/errors.js";
 import { looksLikeSnapshot, parseKey, snapshotTime } from "../publish/ids.js";
-import { parseManifest, type Manifest } from "../publish/manifest.js";
+import { InvalidManifestError, parseManifest, type Manifest } from "../publish/manifest.js";
 import { atLeast, parseProofName, summarizeProofs, type ProofEntry, type ProofSummary } from "../verify/proofs.js";
 import { hashStream } from "../../adapters/streams.js";
 import type { DestinationMarker } from "./destinationMarker.js";
@@ -12,7 +12,8 @@ export type CopyState =
   | "missing-artifact" //    manifest present, artifact gone
   | "size-mismatch" //       artifact size differs from the manifest
   | "checksum-mismatch" //   store's checksum differs from the manifest
-  | "bad-manifest" //        manifest unreadable or invalid
+  | "bad-manifest" //        manifest unreadable, invalid, or larger than any manifest (MAX_MANIFEST_BYTES)
+  | "stat-failed" //         manifest present, but the store refused to stat the artifact (not a TransientError): unknown, not counted
   | "damaged" //             manifest and artifact present, but the newest check of its bytes failed
   | "orphan"; //             artifact without a manifest: not a copy (an interrupted upload)
 
@@ -61,9 +62,25 @@ export interface DestinationInventory {
   foreign?: ForeignFile[];
 }
 
-export async function readManifest(adapter: StorageAdapter, key: string): Promise<Manifest> {
+/** A manifest is a few KiB; anything named like one and far larger is not ours, and is never read whole. */
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
+
+/**
+ * A manifest, read and validated. Refused unread when the listing says it is
+ * over MAX_MANIFEST_BYTES, and cut off once that many bytes arrived (a
+ * listing can be stale or wrong), so a stray file cannot fill memory.
+ */
+export async function readManifest(adapter: StorageAdapter, key: string, listedSize?: number): Promise<Manifest> {
+  const tooLarge = (size: string) => new InvalidManifestError(`${key} is ${size}, larger than 1 MiB: not a manifest (ours are a few KiB)`);
+  if (listedSize !== undefined && listedSize > MAX_MANIFEST_BYTES) throw tooLarge(`${listedSize} bytes`);
   const chunks: Buffer[] = [];
-  for await (const c of await adapter.get(key)) chunks.push(c as Buffer);
+  let size = 0;
+  // Leaving the loop early (the throw) destroys the stream, which frees its connection.
+  for await (const c of await adapter.get(key)) {
+    size += (c as Buffer).length;
+    if (size > MAX_MANIFEST_BYTES) throw tooLarge(`over ${MAX_MANIFEST_BYTES} bytes`);
+    chunks.push(c as Buffer);
+  }
   return parseManifest(Buffer.concat(chunks), key);
 }
 
@@ -155,7 +172,7 @@ async function judgeCopy(adapter: StorageAdapter, destination: string, g: Snapsh
   }
   let manifest: Manifest;
   try {
-    manifest = await readManifest(adapter, g.manifest.key);
+    manifest = await readManifest(adapter, g.manifest.key, g.manifest.size);
   } catch (err) {
     // A store that stopped answering is not a damaged copy: let the listing fail as unreachable.
     if (err instanceof TransientError) throw err;
@@ -184,7 +201,9 @@ async function judgeCopy(adapter: StorageAdapter, destination: string, g: Snapsh
   let art = byKey.get(manifest.artifact.key);
   if (art && adapter.capabilities.statAddsDetails) {
     // S3 listings carry no lock dates or checksums; HEAD does.
-    art = await adapter.stat(art.key).catch((err) => (err instanceof NotFoundError ? undefined : art));
+    const statted = await statArtifact(adapter, art.key);
+    if ("failed" in statted) return { ...rec, state: "stat-failed", artifactSize: art.size, detail: statted.failed };
+    art = statted.info;
   }
   if (!art) return { ...rec, state: "missing-artifact", detail: `${manifest.artifact.key} is missing` };
   rec.artifactSize = art.size;
@@ -204,6 +223,24 @@ async function judgeCopy(adapter: StorageAdapter, destination: string, g: Snapsh
   }
   if (rec.proof!.failed) return { ...rec, state: "damaged", detail: await failureReason(adapter, rec.proof!.failed) };
   return rec;
+}
+
+/**
+ * The artifact's stat, for a store whose stat knows more than its listing.
+ * Not found means gone; a store that stopped answering fails the whole
+ * inventory (unreachable). Any other failure (access denied, a bad reply) is
+ * this copy's: without the stat its store checksum and Object Lock date are
+ * unknown, so it must not pass for complete on the listing alone.
+ */
+async function statArtifact(adapter: StorageAdapter, key: string): Promise<{ info?: ObjectInfo } | { failed: string }> {
+  try {
+    return { info: await adapter.stat(key) };
+  } catch (err) {
+    if (err instanceof NotFoundError) return { info: undefined };
+    if (err instanceof TransientError) throw err;
+    const { type, message } = describeError(err);
+    return { failed: `cannot stat ${key} (${type}: ${message}); its store checksum and Object Lock date are unknown, so it is not counted until the store answers` };
+  }
 }
 
 /** Why the newest check of a copy failed, from its proof object (its name alone says when and at which level). */

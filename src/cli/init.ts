@@ -20,7 +20,8 @@ destinations:
     # restic semantics, per destination: keepLast, keepHourly, keepDaily, keepWeekly,
     # keepMonthly, keepYearly (newest snapshot of each of the N most recent periods, UTC),
     # keepWithin (e.g. 3d: everything within 3 days of the newest snapshot).
-    # The newest snapshot is never deleted. Without retention, everything is kept.
+    # The newest snapshot is never deleted, nor the oldest while a period rule has slots
+    # left (restic 0.17). Without retention, everything is kept.
     retention: { keepDaily: 7, keepWeekly: 4 }
   # A second disk, counted as another medium:
   # - { name: usb, type: local, path: /mnt/usb/sqlite, medium: usb-disk, retention: { keepDaily: 14 } }

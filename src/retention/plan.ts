@@ -28,6 +28,9 @@ const BUCKET_RULES: BucketRule[] = [
   { field: "keepYearly", label: "yearly", bucket: (t) => t.toISOString().slice(0, 4) },
 ];
 
+/** prune's reason for restic's "not enough snapshots for every slot" rule. */
+export const OLDEST_REASON = "oldest snapshot, kept while slots remain";
+
 export function hasRules(policy: RetentionPolicy | undefined): policy is RetentionPolicy {
   return !!policy && Object.values(policy).some((v) => v !== undefined);
 }
@@ -38,8 +41,10 @@ export function hasRules(policy: RetentionPolicy | undefined): policy is Retenti
  * each of the N most recent periods that have one (periods without snapshots
  * do not use up a slot); keepWithin keeps everything within that duration of
  * the newest snapshot (not of "now", so a paused backup never empties a
- * destination). The newest snapshot is always kept; protected ones too. With
- * no rules at all, everything is kept.
+ * destination). When a period rule has slots left after every snapshot was
+ * seen (fewer periods hold a snapshot than it keeps), the oldest snapshot is
+ * kept as well (restic 0.17). The newest snapshot is always kept; protected
+ * ones too. With no rules at all, everything is kept.
  */
 export function planRetention(items: RetentionItem[], policy: RetentionPolicy | undefined): RetentionDecision[] {
   const sorted = [...items].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.snapshotId.localeCompare(a.snapshotId));
@@ -62,6 +67,7 @@ export function planRetention(items: RetentionItem[], policy: RetentionPolicy | 
       reasons.push("last snapshot");
       lastLeft--;
     }
+    let oldestKept = false;
     for (const rule of BUCKET_RULES) {
       const left = remaining.get(rule.field)!;
       if (left <= 0) continue;
@@ -70,8 +76,14 @@ export function planRetention(items: RetentionItem[], policy: RetentionPolicy | 
         reasons.push(`${rule.label} snapshot`);
         lastBucket.set(rule.field, bucket);
         remaining.set(rule.field, left - 1);
+      } else if (index === sorted.length - 1) {
+        // restic 0.17: a period rule that still has slots when history runs out
+        // keeps the oldest snapshot too, so a young destination keeps its first
+        // backup instead of only the newest of that first period.
+        oldestKept = true;
       }
     }
+    if (oldestKept) reasons.push(OLDEST_REASON);
     if (withinFrom && s.createdAt >= withinFrom) reasons.push(`within ${policy.keepWithin!.text}`);
     return { snapshotId: s.snapshotId, createdAt: s.createdAt, keep: reasons.length > 0, reasons };
   });

@@ -35,7 +35,7 @@ describe("withDryRun", () => {
 });
 
 describe("withLimit", () => {
-  it("lets no more than `limit` calls run at once, and a get only holds its slot until the stream is open", async () => {
+  it("lets no more than `limit` calls run at once", async () => {
     const mem = createMemoryAdapter({ maxConnections: 2 });
     await mem.put("db/x", bufferSource("x"));
     let running = 0;
@@ -52,9 +52,7 @@ describe("withLimit", () => {
     const limited = withLimit(slow);
     await Promise.all(Array.from({ length: 6 }, () => limited.stat("db/x")));
     expect(most).toBe(2);
-    const open = await Promise.all([limited.get("db/x"), limited.get("db/x"), limited.get("db/x")]);
-    expect(open).toHaveLength(3); // three unread downloads, two slots: none is held by a stream
-    open.forEach((s) => s.destroy());
+    // Downloads hold their slot while their stream is open: test/unit/withLimit.test.ts.
   });
 });
 
