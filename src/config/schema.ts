@@ -15,10 +15,21 @@ import { sftpOptionsSchema, checkSftpOptions } from "../../adapters/sftp/options
  * escape a destination root.
  */
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+/**
+ * Windows device names, in any case: an SMB share (most NAS destinations)
+ * cannot hold a folder called NUL or COM1, and the failure would come at the
+ * first upload, on the NAS only. COM0/LPT0 are on Microsoft's list too.
+ */
+const RESERVED_NAME = /^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])$/i;
 const safeName = (what: string) =>
-  z.string({ error: `${what} must be a string` }).regex(SAFE_NAME, {
-    error: `${what} may only use letters, digits, '-' and '_' (1-63 characters, starting with a letter or digit)`,
-  });
+  z
+    .string({ error: `${what} must be a string` })
+    .regex(SAFE_NAME, {
+      error: `${what} may only use letters, digits, '-' and '_' (1-63 characters, starting with a letter or digit)`,
+    })
+    .refine((n) => !RESERVED_NAME.test(n), {
+      error: (issue) => `${what} "${String(issue.input)}" is a reserved device name on Windows (CON, PRN, AUX, NUL, COM0-9, LPT0-9), so an SMB share cannot hold its folder; choose another name`,
+    });
 
 const count = (what: string) =>
   z.number({ error: `${what} must be a whole number` }).int({ error: `${what} must be a whole number` }).min(0, { error: `${what} must be 0 or more` });
