@@ -87,11 +87,12 @@ describe("triplicate restore", () => {
     expect(await readdir(path.dirname(to))).toEqual(["restored.db"]); // no temp files, no -wal
   });
 
-  it("a bit-flipped newest copy: falls back to the next destination and says why", async () => {
+  it("a bit-flipped newest copy: falls back to the next destination, says why, and exits 3 (a damaged copy is news)", async () => {
     await flipByte(artifact("disk", snaps[1]), 1000);
     const to = path.join(dir, "r.db");
     const r = await restore(["--to", to]);
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.json().exitCode).toBe(3);
     const rep = r.json();
     expect(rep.attempts[0]).toMatchObject({ destination: "disk", ok: false });
     expect(rep.attempts[0].reason).toMatch(/sha256|the artifact is damaged: it does not decode/);
@@ -118,7 +119,7 @@ describe("triplicate restore", () => {
     manifest.sqlite.rowCounts.posts = 599;
     await writeFile(file, JSON.stringify(manifest));
     const r = await restore(["--to", path.join(dir, "r.db")]);
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(3);
     const rep = r.json();
     expect(rep.attempts[0]).toMatchObject({ destination: "disk", ok: false, reason: expect.stringContaining("row count of posts: manifest 599, restored 600") });
     expect(rep.restored.destination).toBe("usb");
@@ -126,7 +127,10 @@ describe("triplicate restore", () => {
 
   it("manifest present but artifact missing: the next copy is used", async () => {
     await rm(artifact("disk", snaps[1]));
-    const rep = (await restore(["--to", path.join(dir, "r.db")])).json();
+    const r = await restore(["--to", path.join(dir, "r.db")]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stdout).toBeTruthy();
+    const rep = r.json();
     expect(rep.attempts[0]).toMatchObject({ destination: "disk", ok: false, reason: expect.stringMatching(/missing-artifact/) });
     expect(rep.restored.destination).toBe("usb");
   });
