@@ -12,6 +12,9 @@ import { UsageError } from "../runtime/errors.js";
 import { isAlive } from "../runtime/lock.js";
 import { sqliteFileSet } from "../runtime/sqliteFiles.js";
 import { RestoreError } from "./errors.js";
+import { refuseLiveDatabase } from "./liveCheck.js";
+
+export { refuseLiveDatabase } from "./liveCheck.js";
 
 /**
  * Before downloading anything: the folder must take a new file, and a live
@@ -57,16 +60,6 @@ async function removeAbandonedTemps(target: string): Promise<void> {
     const pid = name.startsWith(prefix) ? /^(\d+)-[0-9a-f]+$/.exec(name.slice(prefix.length))?.[1] : undefined;
     // Best effort: a temp file we may not remove (another user's) is left to its owner.
     if (pid && !isAlive(Number(pid))) await rm(path.join(path.dirname(target), name), { force: true }).catch(() => undefined);
-  }
-}
-
-/** A non-empty -wal file means the database may be open in WAL mode: not replaced without --force. */
-export async function refuseLiveDatabase(target: string, force: boolean): Promise<void> {
-  const wal = await stat(`${target}-wal`).catch(() => null);
-  if (wal && wal.size > 0 && !force) {
-    throw new UsageError(
-      `${target} has a live write-ahead log (${target}-wal, ${wal.size} bytes): an application may have it open. Stop it first, or pass --force to move the database and its -wal/-shm aside and restore anyway`,
-    );
   }
 }
 
