@@ -4,7 +4,7 @@ import os from "node:os";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "../runtime/errors.js";
-import { configSchema, type Config } from "./schema.js";
+import { configSchema, defaultStaging, type Config } from "./schema.js";
 import { samePlaceProblems } from "./samePlace.js";
 
 export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
@@ -56,7 +56,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
           ? { ...d, privateKeyPath: d.privateKeyPath && abs(d.privateKeyPath), knownHostsPath: d.knownHostsPath && abs(d.knownHostsPath) }
           : d,
     ),
-    staging: cfg.staging ? abs(cfg.staging) : undefined,
+    staging: cfg.staging ? abs(cfg.staging) : defaultStaging(env, process.getuid?.()),
     configPath: path.resolve(file),
   };
   const same = samePlaceProblems(resolved.destinations);

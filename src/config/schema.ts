@@ -3,7 +3,6 @@
  * label defaults) and loading it (load.ts: YAML, ${ENV}, paths, messages).
  */
 import path from "node:path";
-import os from "node:os";
 import { z } from "zod";
 import { parseDuration, type Duration } from "../runtime/duration.js";
 import { s3OptionsSchema, checkS3Options } from "../../adapters/s3/options.js";
@@ -226,7 +225,20 @@ export function restorePriorityOf(d: DestinationConfig): number {
   return d.restorePriority ?? DESTINATION_DEFAULTS[d.type].restorePriority;
 }
 
-/** Where snapshots are staged, run locks and local records live. */
+/** Where snapshots are staged, run locks and local records live (load.ts fills in the default). */
 export function stagingDir(cfg: Pick<Config, "staging">): string {
-  return cfg.staging ?? path.join(os.tmpdir(), "triplicate");
+  return cfg.staging ?? defaultStaging(process.env, process.getuid?.());
+}
+
+/**
+ * The default staging folder: on disk, not os.tmpdir(), which is RAM where
+ * /tmp is tmpfs and is emptied at boot. $XDG_STATE_HOME/triplicate when that
+ * is set (absolute, as the XDG spec requires); else /var/tmp, kept across
+ * reboots (FHS), one folder per user so two users never share a lock or
+ * fight over an owner-only folder.
+ */
+export function defaultStaging(env: NodeJS.ProcessEnv, uid: number | undefined): string {
+  const state = env.XDG_STATE_HOME;
+  if (state && path.isAbsolute(state)) return path.join(state, "triplicate");
+  return path.join("/var/tmp", uid === undefined ? "triplicate" : `triplicate-${uid}`);
 }
