@@ -5,7 +5,7 @@
  * next run removes those whose process is gone; repeated crashes must not
  * fill the disk. Before a snapshot, the folder must have room for it.
  */
-import { chmod, mkdir, readdir, rm, stat, statfs } from "node:fs/promises";
+import { readdir, rm, stat, statfs } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import { SNAPSHOT_ID } from "../publish/ids.js";
@@ -24,15 +24,6 @@ export type StatFs = (dir: string) => Promise<{ bavail: number; bsize: number; t
 /** Where one run stages one database's snapshot; the artifact is this plus its extension. */
 export function stagedFile(staging: string, db: string, snapshotId: string, pid: number): string {
   return path.join(staging, db, `${snapshotId}.pid${pid}.sqlite`);
-}
-
-/** mkdir -p, owner-only whatever the umask: staged files are plain copies of production data. */
-export async function makePrivateDir(dir: string): Promise<void> {
-  const made = await mkdir(dir, { recursive: true, mode: 0o700 });
-  // mkdir's mode is filtered by the umask (000 would still give 0700, 0277 would give 0500): set it.
-  if (made) {
-    for (let d = dir; d.length >= made.length; d = path.dirname(d)) await chmod(d, 0o700);
-  }
 }
 
 /**

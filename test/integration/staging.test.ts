@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { mkdir, readdir, stat, statfs, writeFile } from "node:fs/promises";
+import { mkdir, statfs, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { runCli, spawnCli, tempDir, type CliOptions } from "../helpers/cli.js";
+import { runCli, tempDir } from "../helpers/cli.js";
+import { killWhenStaged, stagedFiles } from "../helpers/staging.js";
 import { createSampleDb } from "../helpers/sqlite.js";
 
 let dir: string;
@@ -33,32 +34,11 @@ beforeEach(async () => {
 });
 afterEach(async () => cleanup());
 
-const stagedFiles = async () => (await readdir(path.join(staging, "app")).catch(() => [] as string[])).sort();
-
-/**
- * Starts a backup and SIGKILLs it as soon as something is staged, as the
- * OOM killer or a power cut would. Returns the modes seen just before.
- */
-export async function killWhenStaged(args: string[], opts: CliOptions = {}): Promise<{ fileModes: number[]; lockMode?: number }> {
-  const child = spawnCli(args, opts);
-  let stderr = "";
-  child.stderr.on("data", (d) => (stderr += d));
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  let files: string[] = [];
-  while (child.exitCode === null && !(files = await stagedFiles()).length) await new Promise((r) => setTimeout(r, 2));
-  const fileModes = await Promise.all(files.map(async (f) => (await stat(path.join(staging, "app", f)).catch(() => ({ mode: 0 }))).mode & 0o777));
-  const lockMode = await stat(path.join(staging, "triplicate.lock")).then((s) => s.mode & 0o777, () => undefined);
-  child.kill("SIGKILL");
-  await exited;
-  expect(files.length, `the run ended before staging anything:\n${stderr}`).toBeGreaterThan(0);
-  return { fileModes, lockMode };
-}
-
 describe("the staging folder", () => {
   it("a run sweeps the staged files of runs that were killed, and keeps a live run's", async () => {
-    await killWhenStaged(["backup", "--init", "--config", cfg]);
-    await killWhenStaged(["backup", "--init", "--config", cfg]);
-    const left = await stagedFiles();
+    await killWhenStaged(staging, ["backup", "--init", "--config", cfg]);
+    await killWhenStaged(staging, ["backup", "--init", "--config", cfg]);
+    const left = await stagedFiles(staging);
     expect(left.length).toBeGreaterThan(0);
     // A file named for a process that is alive (this test runner) is not ours to remove.
     const live = `20261120T020000Z-0badc0de.pid${process.pid}.sqlite.zst`;
@@ -67,7 +47,7 @@ describe("the staging folder", () => {
     const r = await runCli(["backup", "--init", "--config", cfg, "--json"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/removed \d+ staged file\(s\) .* left by runs that died/);
-    expect(await stagedFiles(), r.stderr).toEqual([live]);
+    expect(await stagedFiles(staging), r.stderr).toEqual([live]);
   }, 60_000);
 
   it("warns when staging is on tmpfs (RAM): a large snapshot there competes with the applications for memory", async (ctx) => {
