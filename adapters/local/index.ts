@@ -1,5 +1,5 @@
 /** The local adapter: backups in a folder on a mounted disk. */
-import { mkdir, open, opendir, readdir, rm, stat, unlink } from "node:fs/promises";
+import { open, opendir, readdir, rm, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import type { AdapterDeps, BlobSource, ObjectInfo, StorageAdapter } from "../types.js";
@@ -7,7 +7,7 @@ import { AdapterError, DestinationConfigError, NotFoundError, PermanentError, as
 import { walkFiles } from "../files.js";
 import { randomHex } from "../streams.js";
 import { mapFsError } from "./errors.js";
-import { fsyncDir, putFile } from "./put.js";
+import { fsyncDir, mkdirPrivate, putFile } from "./put.js";
 
 export interface LocalConfig {
   /** Absolute or config-relative folder that holds `<db>/<snapshot>` files. */
@@ -104,7 +104,7 @@ export async function createLocalAdapter(config: LocalConfig, deps: AdapterDeps)
 async function checkRoot({ root, id, createRoot }: { root: string; id: string; createRoot: boolean }): Promise<void> {
   try {
     // Without leave to create it, opening the folder is the check (ENOENT, or ENOTDIR for a file).
-    if (createRoot) await mkdir(root, { recursive: true });
+    if (createRoot) await mkdirPrivate(root);
     else await (await opendir(root)).close();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

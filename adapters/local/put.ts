@@ -1,5 +1,5 @@
 import { constants as fsc, createWriteStream } from "node:fs";
-import { copyFile, mkdir, open, rename, stat, unlink } from "node:fs/promises";
+import { chmod, copyFile, mkdir, open, rename, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { BlobSource, ObjectInfo } from "../types.js";
@@ -23,7 +23,7 @@ export async function putFile(target: PutTarget, src: BlobSource, signal?: Abort
   let committed = false;
   try {
     // A folder made here (a new database's) is an entry in its parent: flush that too.
-    const made = await mkdir(dir, { recursive: true });
+    const made = await mkdirPrivate(dir);
     if (made) await fsyncDir(path.dirname(made));
     if (src.localPath) {
       // A file already on this machine: the kernel copies it (copy_file_range, no trip
@@ -33,7 +33,7 @@ export async function putFile(target: PutTarget, src: BlobSource, signal?: Abort
       await copyFile(src.localPath, tmp, fsc.COPYFILE_EXCL);
       const handle = await open(tmp, "r+");
       try {
-        await handle.chmod(0o640); // as streamed writes get, whatever the source file's mode
+        await handle.chmod(FILE_MODE); // whatever the source file's mode and the umask
         await handle.sync();
         const { size } = await handle.stat();
         if (size !== src.size) throw new PermanentError(`copied ${size} bytes, expected ${src.size}`, { adapter: id, op: "put", key });
@@ -43,7 +43,8 @@ export async function putFile(target: PutTarget, src: BlobSource, signal?: Abort
     } else {
       const counter = new HashingCounter();
       // `wx` refuses to reuse a name; `flush` fsyncs the file before it closes.
-      await pipeline(src.open(), counter, createWriteStream(tmp, { flags: "wx", mode: 0o640, flush: true }), { signal });
+      await pipeline(src.open(), counter, createWriteStream(tmp, { flags: "wx", mode: FILE_MODE, flush: true }), { signal });
+      await chmod(tmp, FILE_MODE); // the mode above was filtered by the umask
       if (counter.bytes !== src.size) {
         throw new PermanentError(`wrote ${counter.bytes} bytes, expected ${src.size}`, { adapter: id, op: "put", key });
       }
@@ -64,6 +65,21 @@ export async function putFile(target: PutTarget, src: BlobSource, signal?: Abort
   } finally {
     if (!committed) await unlink(tmp).catch(() => undefined);
   }
+}
+
+/** Copies on a destination are production data: owner-only, whatever the umask of the run. */
+export const FILE_MODE = 0o600;
+export const DIR_MODE = 0o700;
+
+/**
+ * mkdir -p whose new folders are 0700 whatever the umask (mkdir's own mode is
+ * filtered by it). Returns the first folder made, as mkdir does; folders that
+ * were already there keep the mode the operator gave them.
+ */
+export async function mkdirPrivate(dir: string): Promise<string | undefined> {
+  const made = await mkdir(dir, { recursive: true, mode: DIR_MODE });
+  if (made) for (let d = dir; d.length >= made.length; d = path.dirname(d)) await chmod(d, DIR_MODE);
+  return made;
 }
 
 export async function fsyncDir(dir: string): Promise<void> {

@@ -4,6 +4,7 @@ import type { Stats } from "ssh2";
 import { DestinationConfigError, NotFoundError, assertSafeKey } from "../errors.js";
 import { SFTP, sftpCode, type Ctx } from "./errors.js";
 import { req, type Session, type SftpContext } from "./session.js";
+import { DIR_MODE } from "./options.js";
 
 export function remotePath(cx: SftpContext, key: string, op: string): string {
   assertSafeKey(key, { adapter: cx.id, op });
@@ -29,12 +30,15 @@ export async function ensureDir(s: Session, dir: string, ctx: Ctx): Promise<void
     const parent = posix.dirname(dir);
     if (parent !== dir) await ensureDir(s, parent, ctx);
     try {
-      await req<void>(s, (cb) => s.sftp.mkdir(dir, cb));
+      await req<void>(s, (cb) => s.sftp.mkdir(dir, { mode: DIR_MODE }, cb));
     } catch (err) {
       // Another writer may have made it meanwhile (OpenSSH answers FAILURE for EEXIST).
       const again = await req<Stats>(s, (cb) => s.sftp.stat(dir, cb)).catch(() => undefined);
       if (!again?.isDirectory()) throw err;
+      return;
     }
+    // The server's umask filtered the mode above. Best effort, as for files (upload.ts).
+    await req<void>(s, (cb) => s.sftp.chmod(dir, DIR_MODE, cb)).catch(() => undefined);
   }
 }
 

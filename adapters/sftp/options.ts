@@ -72,7 +72,9 @@ export const FASTPUT_MIN_BYTES = 4 * 1024 * 1024;
 export const SPOT_CHECK_WINDOWS = 8;
 export const SPOT_CHECK_BYTES = 64 * 1024;
 export const KEEPALIVE_COUNT_MAX = 3;
-export const FILE_MODE = 0o640;
+/** Copies are production data: owner-only. Set after creating too, as the server's umask filters the mode asked for. */
+export const FILE_MODE = 0o600;
+export const DIR_MODE = 0o700;
 
 /** The root as the server should see it: "~" and "~/" mean the login folder, no trailing slash. */
 export function normalizeRoot(p: string): string {

@@ -78,6 +78,9 @@ export async function putObject(cx: SftpContext, key: string, src: BlobSource, s
 
 async function uploadSequential(s: Session, src: BlobSource, tmp: string, ctx: Ctx, signal?: AbortSignal): Promise<{ bytes: number; sha256: string }> {
   const handle = await req<Buffer>(s, (cb) => s.sftp.open(tmp, "wx", { mode: FILE_MODE }, cb));
+  // The server's umask filtered the mode asked for at open (fastPut sets it the same way). Best
+  // effort: a server that refuses SETSTAT (some NAS and Windows servers) keeps its own permissions.
+  await req<void>(s, (cb) => s.sftp.fchmod(handle, FILE_MODE, cb)).catch(() => undefined);
   const counter = new HashingCounter();
   let pos = 0;
   try {

@@ -3,6 +3,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import { HashingCounter } from "../../adapters/streams.js";
+import { createPrivateFile } from "../runtime/privateFiles.js";
 import type { BlobSource } from "../../adapters/types.js";
 import { EXTENSION, type Codec, type CompressionAlgorithm } from "./codecs.js";
 
@@ -30,6 +31,7 @@ export async function buildArtifact(snapshotPath: string, artifactPath: string, 
   const raw = new HashingCounter();
   const packed = new HashingCounter();
   try {
+    await createPrivateFile(artifactPath);
     await pipeline(
       createReadStream(snapshotPath, { highWaterMark: 256 << 10 }),
       raw,

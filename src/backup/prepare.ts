@@ -1,5 +1,4 @@
 import { rm } from "node:fs/promises";
-import path from "node:path";
 import type { Logger } from "pino";
 import type { DatabaseConfig } from "../config/schema.js";
 import { buildArtifact, type Artifact } from "../artifact/build.js";
@@ -13,6 +12,7 @@ import { copySnapshot } from "../snapshot/take.js";
 import { verifyInWorker, type ForeignKeyMode, type ForeignKeyReport, type SqliteFacts } from "../snapshot/checks.js";
 import { damagedSourceAdvice } from "../snapshot/advice.js";
 import { VerificationError } from "../runtime/errors.js";
+import { checkStagingRoom, stagedFile } from "./staging.js";
 
 export interface PrepareJob {
   db: DatabaseConfig;
@@ -45,8 +45,10 @@ export interface Prepared {
  */
 export async function prepareSnapshot(job: PrepareJob): Promise<Prepared> {
   const { db, snapshotId, createdAt, codec, deps, log } = job;
-  const snapshotFile = path.join(job.staging, db.name, `${snapshotId}.sqlite`);
+  // The pid in the name lets a later run tell this run's files from those of a run that was killed.
+  const snapshotFile = stagedFile(job.staging, db.name, snapshotId, process.pid);
   const artifactFile = `${snapshotFile}.${EXTENSION[codec.algorithm]}`;
+  await checkStagingRoom({ staging: job.staging, dbName: db.name, dbPath: db.path, compressed: codec.algorithm !== "none" });
   try {
     log.info({ snapshotId, source: db.path }, "taking snapshot");
     const copy = await copySnapshot(db.name, db.path, snapshotFile);

@@ -22,6 +22,7 @@ import { applyRetention, type RetentionOutcome } from "../retention/apply.js";
 import { publishToDestination, type PublishResult } from "../publish/fanout.js";
 import type { ForeignKeyReport, SqliteFacts } from "../snapshot/checks.js";
 import { memory, prepareSnapshot, type Prepared } from "./prepare.js";
+import { sweepDeadRuns, warnIfTmpfs } from "./staging.js";
 import { atLeast } from "../verify/proofs.js";
 import { checkShrink, markAnomaly, type AnomalyReport } from "./shrinkCheck.js";
 import { skewHold } from "../guard/clock.js";
@@ -97,6 +98,9 @@ export async function runBackup(cfg: Config, opts: BackupOptions, deps: RunDeps)
   }
   const staging = stagingDir(cfg);
   const release = await acquireRunLock(staging);
+  // Under the lock: no other backup is staging here, so what a dead run left can go.
+  await sweepDeadRuns(staging, deps.logger);
+  await warnIfTmpfs(staging, deps.logger);
   const open = await openDestinations(cfg.destinations, deps, { dryRun: opts.dryRun, init: opts.init });
   const runs: DatabaseRun[] = [];
   try {

@@ -28,6 +28,8 @@ export function formatRestore(r: RestoreReport): string {
     lines.push(`  sha256 ${r.restored.sha256}; integrity_check ok; row counts match the manifest`);
     lines.push(`  database ${formatBytes(r.restored.rawBytes)} from a ${formatBytes(r.restored.bytes)} artifact`);
     if (r.fellBack) lines.push(`  WARNING: this is OLDER than the newest snapshot at or before ${r.at} (${r.newestSnapshotId}), whose copies${r.from ? ` on ${r.from} (--from)` : ""} all failed`);
+    const damaged = r.attempts.filter((a) => !a.ok);
+    if (damaged.length) lines.push(`  WARNING: ${damaged.length} damaged copy(ies) skipped (FAILED above): run "triplicate verify --deep" and replace them`);
     for (const m of r.movedAside) lines.push(`  the previous file was kept as ${m}`);
   } else {
     lines.push(`NOTHING RESTORED: ${r.error}`);

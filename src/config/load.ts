@@ -4,7 +4,7 @@ import os from "node:os";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "../runtime/errors.js";
-import { configSchema, type Config } from "./schema.js";
+import { configSchema, defaultStaging, type Config } from "./schema.js";
 import { samePlaceProblems } from "./samePlace.js";
 
 export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
@@ -56,7 +56,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
           ? { ...d, privateKeyPath: d.privateKeyPath && abs(d.privateKeyPath), knownHostsPath: d.knownHostsPath && abs(d.knownHostsPath) }
           : d,
     ),
-    staging: cfg.staging ? abs(cfg.staging) : undefined,
+    staging: cfg.staging ? abs(cfg.staging) : defaultStaging(env, process.getuid?.()),
     configPath: path.resolve(file),
   };
   const same = samePlaceProblems(resolved.destinations);
@@ -105,9 +105,31 @@ function formatIssue(issue: z.core.$ZodIssue, input: unknown): string {
     // zod leaves issue.input out unless asked to, so look at what the file really says.
     const given = valueAt(input, issue.path);
     if (given === undefined) return `${label}: missing; add it`;
-    return `${label}: must be ${EXPECTED_WORDS[issue.expected] ?? issue.expected}, not ${JSON.stringify(given)}`;
+    const expected = EXPECTED_WORDS[issue.expected] ?? issue.expected;
+    if (isSecret(issue.path, given)) return `${label}: must be ${expected} (value hidden)`;
+    return `${label}: must be ${expected}, not ${JSON.stringify(given)}`;
   }
   return `${label}: ${issue.message}`;
+}
+
+/** Settings whose value is a secret by name: passwords, passphrases, keys, tokens, credentials. */
+const SECRET_KEY = /pass(word|phrase)?|secret|token|credential|accesskey|apikey|privatekey(?!path)|auth/i;
+/** A URL with a user:password@ part, or a query or fragment, which is where webhook tokens travel. */
+const URL_WITH_CREDENTIALS = /:\/\/[^/\s]*@|:\/\/\S*[?#]/;
+
+/**
+ * Config errors are printed, logged and pasted into tickets: a secret set to
+ * the wrong type (an unquoted numeric password) must not be echoed there.
+ */
+function isSecret(at: readonly PropertyKey[], value: unknown): boolean {
+  if (at.some((k) => typeof k === "string" && SECRET_KEY.test(k))) return true;
+  const strings: string[] = [];
+  const collect = (v: unknown): void => {
+    if (typeof v === "string") strings.push(v);
+    else if (v && typeof v === "object") Object.values(v).forEach(collect);
+  };
+  collect(value);
+  return strings.some((s) => URL_WITH_CREDENTIALS.test(s));
 }
 
 const EXPECTED_WORDS: Record<string, string> = {

@@ -3,7 +3,6 @@
  * label defaults) and loading it (load.ts: YAML, ${ENV}, paths, messages).
  */
 import path from "node:path";
-import os from "node:os";
 import { z } from "zod";
 import { parseDuration, type Duration } from "../runtime/duration.js";
 import { s3OptionsSchema, checkS3Options } from "../../adapters/s3/options.js";
@@ -15,10 +14,21 @@ import { sftpOptionsSchema, checkSftpOptions } from "../../adapters/sftp/options
  * escape a destination root.
  */
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+/**
+ * Windows device names, in any case: an SMB share (most NAS destinations)
+ * cannot hold a folder called NUL or COM1, and the failure would come at the
+ * first upload, on the NAS only. COM0/LPT0 are on Microsoft's list too.
+ */
+const RESERVED_NAME = /^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])$/i;
 const safeName = (what: string) =>
-  z.string({ error: `${what} must be a string` }).regex(SAFE_NAME, {
-    error: `${what} may only use letters, digits, '-' and '_' (1-63 characters, starting with a letter or digit)`,
-  });
+  z
+    .string({ error: `${what} must be a string` })
+    .regex(SAFE_NAME, {
+      error: `${what} may only use letters, digits, '-' and '_' (1-63 characters, starting with a letter or digit)`,
+    })
+    .refine((n) => !RESERVED_NAME.test(n), {
+      error: (issue) => `${what} "${String(issue.input)}" is a reserved device name on Windows (CON, PRN, AUX, NUL, COM0-9, LPT0-9), so an SMB share cannot hold its folder; choose another name`,
+    });
 
 const count = (what: string) =>
   z.number({ error: `${what} must be a whole number` }).int({ error: `${what} must be a whole number` }).min(0, { error: `${what} must be 0 or more` });
@@ -215,7 +225,20 @@ export function restorePriorityOf(d: DestinationConfig): number {
   return d.restorePriority ?? DESTINATION_DEFAULTS[d.type].restorePriority;
 }
 
-/** Where snapshots are staged, run locks and local records live. */
+/** Where snapshots are staged, run locks and local records live (load.ts fills in the default). */
 export function stagingDir(cfg: Pick<Config, "staging">): string {
-  return cfg.staging ?? path.join(os.tmpdir(), "triplicate");
+  return cfg.staging ?? defaultStaging(process.env, process.getuid?.());
+}
+
+/**
+ * The default staging folder: on disk, not os.tmpdir(), which is RAM where
+ * /tmp is tmpfs and is emptied at boot. $XDG_STATE_HOME/triplicate when that
+ * is set (absolute, as the XDG spec requires); else /var/tmp, kept across
+ * reboots (FHS), one folder per user so two users never share a lock or
+ * fight over an owner-only folder.
+ */
+export function defaultStaging(env: NodeJS.ProcessEnv, uid: number | undefined): string {
+  const state = env.XDG_STATE_HOME;
+  if (state && path.isAbsolute(state)) return path.join(state, "triplicate");
+  return path.join("/var/tmp", uid === undefined ? "triplicate" : `triplicate-${uid}`);
 }

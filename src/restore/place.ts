@@ -4,7 +4,7 @@
  * and its side files aside (never deleting them).
  */
 import { constants as fsc } from "node:fs";
-import { access, chmod, chown, lstat, mkdir, open, readdir, readlink, realpath, rename, rm, stat } from "node:fs/promises";
+import { access, chmod, chown, link, lstat, mkdir, open, readdir, readlink, realpath, rename, rm, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import { compactUtc } from "../publish/ids.js";
@@ -12,6 +12,9 @@ import { UsageError } from "../runtime/errors.js";
 import { isAlive } from "../runtime/lock.js";
 import { sqliteFileSet } from "../runtime/sqliteFiles.js";
 import { RestoreError } from "./errors.js";
+import { refuseLiveDatabase } from "./liveCheck.js";
+
+export { refuseLiveDatabase } from "./liveCheck.js";
 
 /**
  * Before downloading anything: the folder must take a new file, and a live
@@ -60,25 +63,25 @@ async function removeAbandonedTemps(target: string): Promise<void> {
   }
 }
 
-/** A non-empty -wal file means the database may be open in WAL mode: not replaced without --force. */
-export async function refuseLiveDatabase(target: string, force: boolean): Promise<void> {
-  const wal = await stat(`${target}-wal`).catch(() => null);
-  if (wal && wal.size > 0 && !force) {
-    throw new UsageError(
-      `${target} has a live write-ahead log (${target}-wal, ${wal.size} bytes): an application may have it open. Stop it first, or pass --force to move the database and its -wal/-shm aside and restore anyway`,
-    );
-  }
+/** The file operations a placement uses; tests pass their own to watch the path between steps. */
+export interface PlaceOps {
+  rename: (from: string, to: string) => Promise<void>;
+  link: (existing: string, newPath: string) => Promise<void>;
+  unlink: (file: string) => Promise<void>;
 }
+const REAL_OPS: PlaceOps = { rename, link, unlink };
 
 /**
- * fsync'd temp file → rename over the target. The old database and its
- * -wal/-shm files move aside together (so they stay a consistent pair and the
- * old -wal is never applied to the restored file); nothing is deleted. The
- * restored file takes the old one's permissions and owner, so the
- * application can still open it. If any step fails, what was moved aside is
- * moved back before the error is thrown.
+ * fsync'd temp file → rename over the target. The old database gets a second
+ * name (a hard link) first, so its path never goes missing: an application
+ * opening it mid-restore finds the old database or the new one, never no file
+ * (SQLite would create an empty database there). Its -wal/-shm/-journal move
+ * aside before the rename (so the old -wal is never applied to the restored
+ * file); nothing is deleted. The restored file takes the old one's
+ * permissions and owner, so the application can still open it. If any step
+ * fails, what was moved aside is moved back before the error is thrown.
  */
-export async function placeAtomically(temp: string, target: string, now: Date, unique: string, log: Logger): Promise<string[]> {
+export async function placeAtomically(temp: string, target: string, now: Date, unique: string, log: Logger, ops: PlaceOps = REAL_OPS): Promise<string[]> {
   const stamp = compactUtc(now);
   // Unique per restore, and checked: rename() would silently replace an earlier set-aside file.
   let aside = `${target}.pre-restore-${stamp}`;
@@ -88,19 +91,23 @@ export async function placeAtomically(temp: string, target: string, now: Date, u
   }
   const previous = await stat(target).catch(() => null);
   if (previous) await takeOwnership(temp, previous, target, log);
-  const moved: [from: string, to: string][] = [];
+  const undo: { file: string; aside: string; linked: boolean }[] = [];
   try {
     const asideFiles = sqliteFileSet(aside);
+    if (previous) undo.push({ file: target, aside: asideFiles[0], linked: await setAsideMain(target, asideFiles[0], ops, log) });
     for (const [i, from] of sqliteFileSet(target).entries()) {
-      if (await exists(from)) {
-        await rename(from, asideFiles[i]);
-        moved.push([from, asideFiles[i]]);
+      if (i > 0 && (await exists(from))) {
+        await ops.rename(from, asideFiles[i]);
+        undo.push({ file: from, aside: asideFiles[i], linked: false });
       }
     }
-    await rename(temp, target);
+    await ops.rename(temp, target);
   } catch (err) {
     const stuck: string[] = [];
-    for (const [from, to] of moved.reverse()) await rename(to, from).catch(() => stuck.push(`${from} is at ${to}`));
+    for (const u of [...undo].reverse()) {
+      // A linked old database is still at its path: only the extra name goes.
+      await (u.linked ? ops.unlink(u.aside) : ops.rename(u.aside, u.file)).catch(() => stuck.push(`${u.file} is at ${u.aside}`));
+    }
     const where = stuck.length ? ` Could not move back: ${stuck.join("; ")}` : " Nothing was changed there.";
     throw new RestoreError(`${(err as Error).message}.${where}`, { cause: err });
   }
@@ -108,7 +115,26 @@ export async function placeAtomically(temp: string, target: string, now: Date, u
   const d = await open(path.dirname(target), "r").catch(() => undefined);
   await d?.sync().catch(() => undefined);
   await d?.close();
-  return moved.map(([, to]) => to);
+  return undo.map((u) => u.aside);
+}
+
+/**
+ * The old database's second name. True when hard-linked (it stays at its
+ * path until the new file replaces it); where the file system has no hard
+ * links (vfat, some network shares) it is renamed, and the path is empty for
+ * the moment until the next rename.
+ */
+async function setAsideMain(target: string, aside: string, ops: PlaceOps, log: Logger): Promise<boolean> {
+  try {
+    await ops.link(target, aside);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "EMLINK" && code !== "ENOSYS") throw err;
+    log.warn({ target, code }, `${path.dirname(target)} does not take hard links (${code}): the old database is renamed aside, so for an instant no file is at ${target}`);
+    await ops.rename(target, aside);
+    return false;
+  }
 }
 
 /** Gives the restored file the permission bits and owner of the database it replaces. */

@@ -217,7 +217,9 @@ async function restoreFrom(run: RestoreRun, snapshotId: string, { copy, adapter,
     sha256: checked.rawSha256, rowCounts: copy.manifest.sqlite.rowCounts,
   };
   report.fellBack = snapshotId !== report.newestSnapshotId;
-  // An unreachable destination may hold something newer than what was restored.
-  report.exitCode = report.fellBack || report.unreachable.length > 0 ? EXIT.degraded : EXIT.ok;
+  // An unreachable destination may hold something newer than what was restored; a copy that
+  // failed its checks is damaged history the operator must hear about, even though another copy served.
+  const skipped = report.attempts.some((a) => !a.ok);
+  report.exitCode = report.fellBack || skipped || report.unreachable.length > 0 ? EXIT.degraded : EXIT.ok;
   return true;
 }

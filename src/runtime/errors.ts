@@ -34,3 +34,6 @@ export class VerificationError extends TriplicateError {
     super(`database ${database}: snapshot failed verification: ${failures.join("; ")}${options?.nextStep ? `; ${options.nextStep}` : ""}`, options);
   }
 }
+
+/** The staging folder cannot take this run's snapshot (no room, not writable). */
+export class StagingError extends TriplicateError {}

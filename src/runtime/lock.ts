@@ -1,6 +1,7 @@
-import { mkdir, open, readFile, rm } from "node:fs/promises";
+import { open, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { TriplicateError } from "./errors.js";
+import { PRIVATE_FILE, makePrivateDir } from "./privateFiles.js";
 
 export class RunLockedError extends TriplicateError {}
 
@@ -10,11 +11,12 @@ export class RunLockedError extends TriplicateError {}
  * A lock left by a dead process is taken over.
  */
 export async function acquireRunLock(stagingDir: string): Promise<() => Promise<void>> {
-  await mkdir(stagingDir, { recursive: true, mode: 0o700 });
+  await makePrivateDir(stagingDir);
   const file = path.join(stagingDir, "triplicate.lock");
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const h = await open(file, "wx");
+      const h = await open(file, "wx", PRIVATE_FILE);
+      await h.chmod(PRIVATE_FILE);
       await h.writeFile(`${process.pid}\n`);
       await h.close();
       return () => rm(file, { force: true });

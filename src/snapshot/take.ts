@@ -3,10 +3,11 @@
  * checks of that copy on its own (checks.ts, in a worker thread).
  */
 import Database from "better-sqlite3";
-import { access, mkdir } from "node:fs/promises";
+import { access } from "node:fs/promises";
 import path from "node:path";
 import { SnapshotError } from "../runtime/errors.js";
 import { removeSqliteFiles } from "../runtime/sqliteFiles.js";
+import { createPrivateFile, makePrivateDir } from "../runtime/privateFiles.js";
 import { SMALL_PAGE_CACHE, countRows } from "./checks.js";
 import { damagedSourceAdvice } from "./advice.js";
 
@@ -49,8 +50,11 @@ export async function copySnapshot(dbName: string, sourcePath: string, stagingFi
     throw new SnapshotError(dbName, `source ${sourcePath} does not exist or cannot be read; check databases[].path`, { cause: err });
   }
   // Staged snapshots are plain copies of the data: only this user may read them.
-  await mkdir(path.dirname(stagingFile), { recursive: true, mode: 0o700 });
+  await makePrivateDir(path.dirname(stagingFile));
   await removeSqliteFiles(stagingFile);
+  // SQLite would create it 0644 minus the umask; an empty file is an empty database to the backup
+  // API, and SQLite gives its -journal the database file's mode.
+  await createPrivateFile(stagingFile, "wx");
 
   let source: Database.Database;
   try {

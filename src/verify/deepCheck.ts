@@ -1,10 +1,11 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import path from "node:path";
 import type { StorageAdapter } from "../../adapters/types.js";
 import type { CopyRecord } from "../catalog/inventory.js";
 import type { ProofAuthor } from "../publish/fanout.js";
 import { CopyCheckError, fetchAndCheckCopy } from "../restore/fetch.js";
 import { describeError } from "../../adapters/errors.js";
+import { PRIVATE_DIR, makePrivateDir } from "../runtime/privateFiles.js";
 import { recordProof, resummarize, type DeepCheck } from "./proofs.js";
 
 /**
@@ -124,6 +125,8 @@ export async function allSettledOrThrow<T>(promises: (Promise<T> | T)[]): Promis
 
 /** A private scratch folder under the staging folder (created 0700 if it is not there yet). */
 export async function makeScratch(staging: string, prefix: string): Promise<string> {
-  await mkdir(staging, { recursive: true, mode: 0o700 });
-  return mkdtemp(path.join(staging, prefix));
+  await makePrivateDir(staging);
+  const scratch = await mkdtemp(path.join(staging, prefix));
+  await chmod(scratch, PRIVATE_DIR); // restored copies are production data
+  return scratch;
 }

@@ -381,6 +381,24 @@ describe("sftp adapter against a real sshd", () => {
     }
   });
 
+  it("folders 0700 and files 0600 even when the server's umask is 000, sequential and fastPut alike", async () => {
+    const open = await startSshd({ sftpUmask: "000" });
+    const a = await createSftpAdapter(configFor(open, "modes/root", { transfer: "parallel" }), { logger: silent, createRoot: true });
+    try {
+      await a.put("app/small.bin", bufferSource("small"));
+      const big = Buffer.alloc(5 << 20, 7);
+      const file = path.join(open.root, "big.local");
+      await writeFile(file, big);
+      await a.put("app/big.bin", { ...bufferSource(big), localPath: file });
+      const mode = async (p: string) => ((await stat(path.join(open.root, p))).mode & 0o777).toString(8);
+      expect([await mode("modes"), await mode("modes/root"), await mode("modes/root/app")]).toEqual(["700", "700", "700"]);
+      expect([await mode("modes/root/app/small.bin"), await mode("modes/root/app/big.bin")]).toEqual(["600", "600"]);
+    } finally {
+      await a.close();
+      await open.stop();
+    }
+  });
+
   it("a missing remote root is created, relative paths under it too", async () => {
     await mkdir(path.join(s.root, "pre"), { recursive: true });
     const a = await createSftpAdapter(configFor(s, "pre/deep/er"), { logger: silent });

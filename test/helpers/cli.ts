@@ -8,6 +8,25 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 /** The built CLI, exactly what `npx triplicate` runs (npm test builds it first). */
 export const BIN = path.join(root, "dist/bin/triplicate.js");
 
+export interface CliOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Run under this umask (octal text such as "000"), set by a shell, as an operator's cron job would. */
+  umask?: string;
+}
+
+/** The CLI as a child process, for tests that watch or kill it mid-run. */
+export function spawnCli(args: string[], opts: CliOptions = {}) {
+  const [cmd, argv] = opts.umask
+    ? ["/bin/sh", ["-c", `umask ${opts.umask} && exec "$0" "$@"`, process.execPath, BIN, ...args]]
+    : [process.execPath, [BIN, ...args]];
+  return spawn(cmd, argv as string[], {
+    cwd: opts.cwd ?? root,
+    env: { ...process.env, TRIPLICATE_NOW: undefined, ...opts.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
 export interface CliResult {
   code: number;
   stdout: string;
@@ -16,13 +35,9 @@ export interface CliResult {
 }
 
 /** Runs `triplicate ARGS` as a user would, in its own process. */
-export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
+export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: opts.cwd ?? root,
-      env: { ...process.env, TRIPLICATE_NOW: undefined, ...opts.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawnCli(args, opts);
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));

@@ -43,7 +43,8 @@ export interface SshdServer {
   log(): Promise<string>;
 }
 
-export async function startSshd(): Promise<SshdServer> {
+/** `sftpUmask`: the umask the server applies to what clients create (internal-sftp -u), e.g. "000". */
+export async function startSshd(opts: { sftpUmask?: string } = {}): Promise<SshdServer> {
   if (!existsSync(SSHD)) {
     throw new Error(`${SSHD} is missing; the SFTP tests need OpenSSH's server. Install it with: apt-get install -y openssh-server`);
   }
@@ -89,7 +90,7 @@ export async function startSshd(): Promise<SshdServer> {
         "AllowTcpForwarding no",
         "X11Forwarding no",
         "Subsystem sftp internal-sftp",
-        `ForceCommand internal-sftp -d ${root}`,
+        `ForceCommand internal-sftp${opts.sftpUmask ? ` -u ${opts.sftpUmask}` : ""} -d ${root}`,
         "LogLevel VERBOSE",
         "",
       ].join("\n"),

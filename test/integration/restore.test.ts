@@ -80,11 +80,12 @@ describe("triplicate restore", () => {
     expect(await readdir(path.dirname(to))).toEqual(["restored.db"]); // no temp files, no -wal
   });
 
-  it("a bit-flipped newest copy: falls back to the next destination and says why", async () => {
+  it("a bit-flipped newest copy: falls back to the next destination, says why, and exits 3 (a damaged copy is news)", async () => {
     await flipByte(artifact("disk", snaps[1]), 1000);
     const to = path.join(dir, "r.db");
     const r = await restore(["--to", to]);
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.json().exitCode).toBe(3);
     const rep = r.json();
     expect(rep.attempts[0]).toMatchObject({ destination: "disk", ok: false });
     expect(rep.attempts[0].reason).toMatch(/sha256|the artifact is damaged: it does not decode/);
@@ -111,7 +112,7 @@ describe("triplicate restore", () => {
     manifest.sqlite.rowCounts.posts = 599;
     await writeFile(file, JSON.stringify(manifest));
     const r = await restore(["--to", path.join(dir, "r.db")]);
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(3);
     const rep = r.json();
     expect(rep.attempts[0]).toMatchObject({ destination: "disk", ok: false, reason: expect.stringContaining("row count of posts: manifest 599, restored 600") });
     expect(rep.restored.destination).toBe("usb");
@@ -119,7 +120,10 @@ describe("triplicate restore", () => {
 
   it("manifest present but artifact missing: the next copy is used", async () => {
     await rm(artifact("disk", snaps[1]));
-    const rep = (await restore(["--to", path.join(dir, "r.db")])).json();
+    const r = await restore(["--to", path.join(dir, "r.db")]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stdout).toBeTruthy();
+    const rep = r.json();
     expect(rep.attempts[0]).toMatchObject({ destination: "disk", ok: false, reason: expect.stringMatching(/missing-artifact/) });
     expect(rep.restored.destination).toBe("usb");
   });
@@ -174,6 +178,57 @@ describe("triplicate restore", () => {
     expect(await readFile(moved[0])).toEqual(before);
     expect(rows(target)).toBe(600);
     await expect(stat(`${target}-wal`)).rejects.toThrow();
+  });
+
+  it("a database in rollback-journal mode with a hot -journal is not replaced without --force", async () => {
+    const target = path.join(dir, "app.db");
+    const plain = new Database(target);
+    plain.pragma("journal_mode = DELETE");
+    plain.close();
+    const before = await readFile(target);
+    // The header SQLite writes at the start of a rollback journal that still has to be played back.
+    const journal = Buffer.concat([Buffer.from("d9d505f920a163d7", "hex"), Buffer.alloc(1024, 7)]);
+    await writeFile(`${target}-journal`, journal);
+    const refused = await restore([]);
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toMatch(/hot rollback journal.*app\.db-journal.*--force/);
+    expect(await readFile(target)).toEqual(before);
+    expect(await readFile(`${target}-journal`)).toEqual(journal);
+    const r = await restore(["--force"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json().movedAside.map((m: string) => path.basename(m))).toEqual(["app.db.pre-restore-20261122T000000Z", "app.db.pre-restore-20261122T000000Z-journal"]);
+    expect(rows(target)).toBe(600);
+  });
+
+  it("a database another process holds a write lock on is not replaced without --force", async () => {
+    const target = path.join(dir, "app.db");
+    const plain = new Database(target);
+    plain.pragma("journal_mode = DELETE");
+    plain.close();
+    const script = path.join(dir, "holder.cjs");
+    await writeFile(
+      script,
+      `const Database = require(${JSON.stringify(new URL(import.meta.resolve("better-sqlite3")).pathname)});
+const db = new Database(process.argv[2]);
+db.exec("BEGIN IMMEDIATE; INSERT INTO posts (author_id, body) VALUES (1, 'uncommitted');");
+process.send("locked");
+process.on("message", () => { db.exec("ROLLBACK"); db.close(); process.exit(0); });
+`,
+    );
+    const { fork } = await import("node:child_process");
+    const holder = fork(script, [target], { stdio: "inherit" });
+    try {
+      await new Promise<void>((resolve) => holder.once("message", () => resolve()));
+      const refused = await restore([]);
+      expect(refused.code, refused.stderr).toBe(2);
+      expect(refused.stderr).toMatch(/locked by another process.*--force/);
+    } finally {
+      holder.send("stop");
+      await new Promise((resolve) => holder.once("exit", resolve));
+    }
+    const r = await restore([]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(rows(target)).toBe(600);
   });
 
   it("a symlinked target: the live-WAL guard looks at the real file, which is replaced; the link stays", async () => {

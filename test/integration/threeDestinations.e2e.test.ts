@@ -165,7 +165,7 @@ describe("one backup, three destinations (local, SFTP, S3)", () => {
     await h.close();
 
     const fromNas = await runCli(["restore", "app", "--config", file, "--to", path.join(dir, "r1.db"), "--json"], { env });
-    expect(fromNas.code, fromNas.stderr).toBe(0);
+    expect(fromNas.code, fromNas.stderr).toBe(3); // restored from the NAS; the damaged local copy is news
     expect(fromNas.json().restored.destination).toBe("nas");
     expect(fromNas.json().attempts[0]).toMatchObject({ destination: "local", ok: false });
 

@@ -97,6 +97,34 @@ describe("config", () => {
     expect(problems(yaml).join("\n")).toMatch(pattern);
   });
 
+  const sftp = (extra: string) =>
+    good.replace("- { name: local, type: local, path: ./backups", `- { name: nas, type: sftp, host: nas.lan, username: b, hostKeySha256: "SHA256:${"A".repeat(43)}", path: /b, ${extra}`);
+  const s3 = (extra: string) => good.replace("- { name: local, type: local, path: ./backups", `- { name: s3, type: s3, bucket: b, ${extra}`);
+
+  it.each([
+    ["an unquoted numeric password", sftp("password: 83125517"), "83125517", /destinations\[0\]\.password \(in destinations "nas"\): must be text \(value hidden\)/],
+    ["a numeric key passphrase", sftp("privateKeyPath: ./id, privateKeyPassphrase: 4711"), "4711", /privateKeyPassphrase .*must be text \(value hidden\)/],
+    ["a numeric secret access key", s3("accessKeyId: AKIAEXAMPLE, secretAccessKey: 123456789"), "123456789", /secretAccessKey .*must be text \(value hidden\)/],
+    ["a numeric key id", s3("accessKeyId: 998877, secretAccessKey: abc"), "998877", /accessKeyId .*must be text \(value hidden\)/],
+    ["a session token given as a list", s3("accessKeyId: A, secretAccessKey: b, sessionToken: [tok3n-part]"), "tok3n-part", /sessionToken .*must be text \(value hidden\)/],
+    ["a URL carrying a token", s3("endpoint: 42, region: [\"https://hooks.example/x?token=s3cr3t\"]"), "s3cr3t", /region .*must be text \(value hidden\)/],
+  ])("never prints the value of a secret: %s", (_name, yaml, secret, pattern) => {
+    const text = problems(yaml).join("\n");
+    expect(text).toMatch(pattern);
+    expect(text).not.toContain(secret);
+  });
+
+  it.each(["CON", "con", "Nul", "AUX", "prn", "COM0", "COM1", "com9", "LPT0", "LPT1", "lpt9"])("refuses the reserved device name %s (an SMB share cannot hold it)", (name) => {
+    expect(problems(good.replace("name: app", `name: ${name}`)).join("\n")).toMatch(
+      new RegExp(`databases\\[0\\]\\.name .*"${name}" is a reserved device name on Windows .*choose another name`),
+    );
+    expect(problems(good.replace("name: local", `name: ${name}`)).join("\n")).toMatch(/destinations\[0\]\.name .*reserved device name/);
+  });
+
+  it.each(["console", "COM10", "LPT", "nul1x", "auxiliary"])("accepts %s, which only looks like a device name", (name) => {
+    expect(() => parseConfig(good.replace("name: app", `name: ${name}`), "/t.yml", {})).not.toThrow();
+  });
+
   it("reports bad YAML as YAML", () => {
     expect(problems("databases: [")[0]).toMatch(/not valid YAML|Flow sequence/);
   });
