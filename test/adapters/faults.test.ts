@@ -21,6 +21,7 @@ import { startMoto } from "../helpers/moto.js";
 import { startSshd, type SshdServer } from "../helpers/sshd.js";
 import { startFaultProxy, type FaultProxy } from "../helpers/faultProxy.js";
 
+// FAULT_LOG=warn (or debug) shows the adapters' retries and timings when a bound is missed.
 const logger = pino({ level: process.env.FAULT_LOG ?? "silent" });
 const MB = 1024 * 1024;
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
