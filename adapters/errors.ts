@@ -37,8 +37,15 @@ export class NotFoundError extends AdapterError {
 
 /** Worth another attempt: network drops, timeouts, throttling, 5xx. */
 export class TransientError extends AdapterError {
-  constructor(message: string, ctx: AdapterErrorContext) {
+  /**
+   * The adapter already retried this itself (S3 retries each request of a
+   * multipart upload inside that upload): the retry wrapper must not start
+   * the whole operation again, or attempts would multiply.
+   */
+  readonly retriesSpent: boolean;
+  constructor(message: string, ctx: AdapterErrorContext & { retriesSpent?: boolean }) {
     super("TRANSIENT", message, ctx);
+    this.retriesSpent = ctx.retriesSpent ?? false;
   }
 }
 
@@ -75,7 +82,7 @@ export class PermanentError extends AdapterError {
 }
 
 export function isRetryable(err: unknown): boolean {
-  return err instanceof TransientError;
+  return err instanceof TransientError && !err.retriesSpent;
 }
 
 export function isNotFound(err: unknown): err is NotFoundError {

@@ -35,9 +35,15 @@ type Factory<C extends DestinationSpec> = (config: C, deps: AdapterDeps) => Prom
  */
 export const adapterFactories: { [K in DestinationSpec["type"]]: Factory<Extract<DestinationSpec, { type: K }>> } = {
   local: (c, deps) => createLocalAdapter({ path: c.path }, deps),
-  sftp: async (c, deps) => (await import("./sftp/index.js")).createSftpAdapter(c, deps),
-  s3: async (c, deps) => (await import("./s3/index.js")).createS3Adapter(c, deps, { socketIdleMs: c.stallSeconds * 1000 }),
+  sftp: async (c, deps) => (await import("./sftp/index.js")).createSftpAdapter(c, deps, { stallMs: c.stallSeconds * 1000 }),
+  // S3 retries each request of a multipart upload itself, inside that upload (see putFileMultipart).
+  s3: async (c, deps) => (await import("./s3/index.js")).createS3Adapter(c, deps, { socketIdleMs: c.stallSeconds * 1000, retry: retryOf(c) }),
 };
+
+/** The destination's backoff, or the default one. */
+function retryOf(cfg: WrapperSettings): { retries: number; minTimeoutMs: number; maxTimeoutMs: number } {
+  return cfg.retry ? { retries: cfg.retry.retries, minTimeoutMs: cfg.retry.minDelayMs, maxTimeoutMs: cfg.retry.maxDelayMs } : defaultRetry;
+}
 
 export interface OpenOptions {
   logger: Logger;
@@ -56,9 +62,7 @@ export async function openAdapter(cfg: DestinationSpec, opts: OpenOptions): Prom
   const log = opts.logger.child({ destination: cfg.name });
   const factory = adapterFactories[cfg.type] as Factory<DestinationSpec>;
   const raw = await factory(cfg, { logger: log, randomId: opts.randomId, createRoot: opts.createRoot });
-  const retry = cfg.retry
-    ? { retries: cfg.retry.retries, minTimeoutMs: cfg.retry.minDelayMs, maxTimeoutMs: cfg.retry.maxDelayMs }
-    : defaultRetry;
+  const retry = retryOf(cfg);
   let adapter: StorageAdapter = withRetry(withLogging(withTimeout(withLimit(raw), cfg.timeoutSeconds * 1000, cfg.stallSeconds * 1000), log), {
     ...retry,
     onRetry: ({ op, key, attempt, error }) => log.warn({ op, key, attempt, err: describeError(error) }, `${op} failed, retrying`),

@@ -70,7 +70,9 @@ export interface AdapterCapabilities {
  * The whole storage interface every destination implements. Keys are
  * relative (`<db>/<file>`); the adapter maps them under its root. Retry,
  * limits, logging and dry-run are wrappers (adapters/wrap), never inside an
- * adapter.
+ * adapter, with one exception: S3 retries each request of a multipart
+ * upload inside that upload (only it can), by the policy openAdapter passes,
+ * and marks what it gives up on TransientError.retriesSpent.
  */
 export interface StorageAdapter {
   /** e.g. "local:/backup/sqlite", used in logs and reports. Never holds secrets. */

@@ -6,7 +6,7 @@ import { adapterId, checkBucket, checksumModeOf, connectS3, type S3Context } fro
 import { deleteKey, probeObjectLock } from "./objectLock.js";
 import { putObject } from "./put.js";
 import { getObject, listObjects, statObject } from "./read.js";
-import { sweepUploads } from "./multipart.js";
+import { sweepUploads } from "./sweep.js";
 
 export { s3OptionsSchema, checkS3Options, parseS3Config, type S3Config, type S3Tuning } from "./options.js";
 export { mapS3Error } from "./errors.js";

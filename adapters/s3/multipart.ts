@@ -1,22 +1,23 @@
 import { pipeline } from "node:stream/promises";
 import { createReadStream } from "node:fs";
 import { stat as fsStat } from "node:fs/promises";
-import { createHash } from "node:crypto";
 import pLimit from "p-limit";
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
-  ListMultipartUploadsCommand,
   UploadPartCommand,
   type CompletedPart,
 } from "@aws-sdk/client-s3";
 import type { BlobSource } from "../types.js";
 import { AdapterError, ChecksumMismatchError, NotFoundError, PermanentError, TransientError } from "../errors.js";
 import { HashingCounter } from "../streams.js";
-import { fail, markerPages, opts, relKey, type S3Context, type Target } from "./client.js";
-import { errName, httpStatus, sourceProblem } from "./errors.js";
+import { fail, type S3Context, type Target } from "./client.js";
+import { errName, sourceProblem } from "./errors.js";
 import { lockParams } from "./objectLock.js";
+import { retriesSpent, retryRequest } from "./requestRetry.js";
+import { hashFileParts } from "./partHashes.js";
+import { stallWatch } from "./stallWatch.js";
 
 type PutCtx = { adapter: string; op: string; key: string };
 type Range = { start: number; end: number }; // end exclusive
@@ -37,6 +38,18 @@ class Run {
   };
 }
 
+/** The store forgot the upload (NoSuchUpload): only a new upload can go on. */
+class UploadGone extends Error {}
+
+/**
+ * The bound on a failed upload's AbortMultipartUpload. It is awaited only
+ * after a source problem (the store is fine then); after a store failure it
+ * runs on in the background, since a store that stalled will not answer it
+ * either and waiting would stack a second stall on every attempt. What stays
+ * behind is swept after leftoverGrace.
+ */
+const ABORT_GRACE_MS = 2_000;
+
 /**
  * A manual multipart upload whose part bodies are ranges of the staged file,
  * so memory stays at a few stream buffers per part in flight whatever the
@@ -46,7 +59,13 @@ class Run {
  * hash, so the committed bytes are the bytes that hashed to src.sha256 even
  * if the file changed under us. With sendChecksums the part hash also goes
  * to the store as x-amz-checksum-sha256 (precomputed, so in a header, never
- * an aws-chunked trailer). Any failure aborts the multipart upload.
+ * an aws-chunked trailer).
+ *
+ * Retries (s3.tuning.retry): each request (create, every part, complete) is
+ * retried with backoff inside the same upload; a new upload starts only when
+ * the store says this one is gone (NoSuchUpload). The error after that is
+ * marked retriesSpent, so withRetry does not start it all again. Any other
+ * failure aborts the multipart upload.
  */
 export async function putFileMultipart(
   s3: S3Context,
@@ -56,77 +75,134 @@ export async function putFileMultipart(
   lockUntil: Date | undefined,
   signal?: AbortSignal,
 ): Promise<string | undefined> {
-  const { config, client } = s3;
-  const { key, full } = target;
-  const ctx: PutCtx = { adapter: s3.id, op: "put", key };
+  const ctx: PutCtx = { adapter: s3.id, op: "put", key: target.key };
   const ranges = await partRanges(src, uploadPartSize, ctx);
+  // The hashing pass serves every upload attempt; it ends with the caller's signal or when we are done.
+  const scanStop = new AbortController();
+  const onAbort = () => scanStop.abort();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const scan = hashFileParts(src.localPath, ranges, scanStop.signal);
+    const whole = scan.whole.then((sha) => {
+      if (sha !== src.sha256) {
+        throw new ChecksumMismatchError(`source bytes hash to ${sha}, expected ${src.sha256}`, { ...ctx, expected: src.sha256, actual: sha });
+      }
+    });
+    whole.catch(() => undefined); // observed by every attempt; no unhandled rejection meanwhile
+    const restarts = s3.tuning.retry?.retries ?? 0;
+    for (let restart = 0; ; restart++) {
+      try {
+        return await uploadOnce({ s3, target, path: src.localPath, sha256: src.sha256, ranges, partHashes: scan.parts, whole, lockUntil, ctx }, signal);
+      } catch (err) {
+        if (!(err instanceof UploadGone) || restart >= restarts) throw err instanceof UploadGone ? err.cause : err;
+        s3.logger.warn({ adapter: s3.id, key: target.full, restart: restart + 1 }, "the store lost the multipart upload (NoSuchUpload); starting a new one");
+      }
+    }
+  } catch (err) {
+    throw retriesSpent(s3, err);
+  } finally {
+    scanStop.abort();
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
 
-  // `stop` ends everything still running after the first failure; part
-  // requests also end on the caller's signal.
+/** What every part of one upload attempt shares. */
+interface Attempt {
+  s3: S3Context;
+  target: Target;
+  path: string;
+  sha256: string;
+  ranges: readonly Range[];
+  /** Each range's SHA-256, from the sequential pass of hashFileParts. */
+  partHashes: Promise<Buffer>[];
+  /** Resolves once the whole file hashed to sha256. */
+  whole: Promise<void>;
+  lockUntil: Date | undefined;
+  ctx: PutCtx;
+}
+
+/** One multipart upload, from CreateMultipartUpload to Complete; throws UploadGone when the store lost it. */
+async function uploadOnce(a: Attempt, signal?: AbortSignal): Promise<string | undefined> {
+  const { s3, target, ctx } = a;
+  const { config, client } = s3;
   const run = new Run();
   const onAbort = () => run.stop.abort();
   signal?.addEventListener("abort", onAbort, { once: true });
-
+  const stop = run.stop.signal;
+  a.whole.catch(run.failed("source")).catch(() => undefined);
   let uploadId: string | undefined;
   try {
-    const scan = hashFileParts(src.localPath, ranges, run.stop.signal);
-    const whole = scan.whole
-      .then((sha) => {
-        if (sha !== src.sha256) {
-          throw new ChecksumMismatchError(`source bytes hash to ${sha}, expected ${src.sha256}`, { ...ctx, expected: src.sha256, actual: sha });
-        }
-      })
-      .catch(run.failed("source"));
-    whole.catch(() => undefined); // observed below; no unhandled rejection meanwhile
-
-    const created = await client
-      .send(
-        new CreateMultipartUploadCommand({
-          Bucket: config.bucket,
-          Key: full,
-          ContentType: "application/octet-stream",
-          Metadata: { sha256: src.sha256 },
-          ...(s3.sendChecksums ? { ChecksumAlgorithm: "SHA256" } : {}),
-          ...lockParams(config, lockUntil),
-        }),
-        { abortSignal: run.stop.signal },
-      )
-      .catch(run.failed("store"));
+    const created = await retryRequest(s3, "CreateMultipartUpload", stop, () =>
+      storeCall(s3, ctx, () =>
+        client.send(
+          new CreateMultipartUploadCommand({
+            Bucket: config.bucket,
+            Key: target.full,
+            ContentType: "application/octet-stream",
+            Metadata: { sha256: a.sha256 },
+            ...(s3.sendChecksums ? { ChecksumAlgorithm: "SHA256" } : {}),
+            ...lockParams(config, a.lockUntil),
+          }),
+          { abortSignal: stop },
+        ),
+      ),
+    ).catch(run.failed("store"));
     uploadId = created.UploadId;
     if (!uploadId) throw run.failed("store")(new PermanentError("the store returned no UploadId", ctx));
 
-    const upload: PartUpload = { s3, full, path: src.localPath, uploadId, ranges, partHashes: scan.parts, run, ctx };
+    const upload: PartUpload = { ...a, uploadId, run };
     const limit = pLimit(config.queueSize);
-    const settled = await Promise.allSettled(ranges.map((_, i) => limit(() => sendPart(upload, i))));
-    await whole.catch(() => undefined);
+    const settled = await Promise.allSettled(a.ranges.map((_, i) => limit(() => sendPart(upload, i))));
+    await a.whole.catch(() => undefined);
     const rejected = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (run.failure || rejected) throw run.failure?.err ?? rejected?.reason;
     const parts = settled.map((r) => (r as PromiseFulfilledResult<CompletedPart>).value);
-    await whole; // the whole file hashed to src.sha256 before anything commits
+    await a.whole; // the whole file hashed to sha256 before anything commits
 
-    const done = await client
-      .send(
-        new CompleteMultipartUploadCommand({ Bucket: config.bucket, Key: full, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
-        { abortSignal: run.stop.signal },
-      )
-      .catch(run.failed("store"));
+    const done = await retryRequest(s3, "CompleteMultipartUpload", stop, () =>
+      storeCall(s3, ctx, () =>
+        client.send(
+          new CompleteMultipartUploadCommand({ Bucket: config.bucket, Key: target.full, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+          { abortSignal: stop },
+        ),
+      ),
+    ).catch(run.failed("store"));
     return realVersion(done.VersionId);
   } catch (err) {
     run.stop.abort();
-    if (uploadId) {
-      // Best effort: s3rver answers 405; sweepTemporary catches what is left.
-      await client.send(new AbortMultipartUploadCommand({ Bucket: config.bucket, Key: full, UploadId: uploadId })).catch((e) => {
-        s3.logger.debug({ adapter: s3.id, key: full, err: errName(e) }, "could not abort the multipart upload");
-      });
-    }
     const first = run.failure ?? { err, from: "store" as const };
-    if (first.err instanceof AdapterError && !(first.err instanceof TransientError && signal?.aborted)) throw first.err;
+    const gone = first.from === "store" && first.err instanceof NotFoundError && !signal?.aborted;
+    if (uploadId && !gone) {
+      // A store that stalled or failed will hardly answer the abort either: do not wait for it then.
+      const pending = abortUpload(s3, target.full, uploadId);
+      if (!(first.err instanceof TransientError || first.from === "store")) await pending;
+    }
     if (signal?.aborted) throw new TransientError("upload aborted", { ...ctx, cause: signal.reason ?? first.err });
+    if (gone) throw new UploadGone("upload gone", { cause: first.err });
+    if (first.err instanceof AdapterError) throw first.err;
     if (first.from === "source") throw sourceProblem(first.err, ctx);
-    throw fail(s3, "put", key, first.err);
+    throw fail(s3, "put", target.key, first.err);
   } finally {
     signal?.removeEventListener("abort", onAbort);
   }
+}
+
+/** One request to the store, its failure mapped to our typed errors (so retryRequest can judge it). */
+async function storeCall<T>(s3: S3Context, ctx: PutCtx, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (err) {
+    throw fail(s3, "put", ctx.key, err);
+  }
+}
+
+/** Best effort, bounded by ABORT_GRACE_MS: s3rver answers 405; sweepTemporary catches what is left. */
+async function abortUpload(s3: S3Context, full: string, uploadId: string): Promise<void> {
+  await s3.client
+    .send(new AbortMultipartUploadCommand({ Bucket: s3.config.bucket, Key: full, UploadId: uploadId }), { abortSignal: AbortSignal.timeout(ABORT_GRACE_MS) })
+    .catch((e) => {
+      s3.logger.debug({ adapter: s3.id, key: full, err: errName(e) }, "could not abort the multipart upload");
+    });
 }
 
 /** The part ranges of the staged file, after checking that it holds the declared size. */
@@ -145,141 +221,76 @@ async function partRanges(src: BlobSource & { localPath: string }, uploadPartSiz
   return ranges;
 }
 
-/** What every part of one putFileMultipart shares. */
-interface PartUpload {
-  s3: S3Context;
-  full: string;
-  path: string;
+/** One upload attempt, as its parts see it. */
+interface PartUpload extends Attempt {
   uploadId: string;
-  ranges: readonly Range[];
-  /** Each range's SHA-256, from the sequential pass of hashFileParts. */
-  partHashes: Promise<Buffer>[];
   run: Run;
-  ctx: PutCtx;
 }
 
-/** Sends part `i` from its range of the file; the bytes sent must hash as that range did in the sequential pass. */
+/**
+ * Sends part `i` from its range of the file, retried inside the upload; the
+ * bytes sent must hash as that range did in the sequential pass.
+ */
 async function sendPart(upload: PartUpload, i: number): Promise<CompletedPart> {
   const { s3, run, ctx } = upload;
   if (run.stop.signal.aborted) run.failed("store")(new TransientError("upload stopped", ctx));
-  const { start, end } = upload.ranges[i];
   const expected = await upload.partHashes[i].catch(run.failed("source"));
+  const sent = await retryRequest(s3, `UploadPart ${i + 1}`, run.stop.signal, () => sendPartOnce(upload, i, expected)).catch(run.failed("store"));
+  if ("changed" in sent) return run.failed("source")(sent.changed);
+  if ("readError" in sent) return run.failed("source")(sent.readError);
+  return sent.part;
+}
+
+type PartOutcome = { part: CompletedPart } | { changed: ChecksumMismatchError } | { readError: unknown };
+
+/** One try of part `i`. Store failures throw (mapped, for retryRequest); source trouble is returned, never retried. */
+async function sendPartOnce(upload: PartUpload, i: number, expected: Buffer): Promise<PartOutcome> {
+  const { s3, run, ctx } = upload;
+  const { start, end } = upload.ranges[i];
   const tap = new HashingCounter();
   let readError: unknown;
   // fs ranges are inclusive at both ends.
-  pipeline(createReadStream(upload.path, { start, end: end - 1 }), tap).catch((err) => {
+  const file = createReadStream(upload.path, { start, end: end - 1 });
+  pipeline(file, tap).catch((err) => {
     readError ??= err;
   });
+  // Watched at the file: it is read only as fast as the request takes the body (tap's buffer is small),
+  // and listening there does not change how the body flows.
+  const watch = stallWatch(file, run.stop.signal, s3.tuning.socketIdleMs ?? 120_000);
   let out;
   try {
-    out = await s3.client.send(
+    const sending = s3.client.send(
       new UploadPartCommand({
         Bucket: s3.config.bucket,
-        Key: upload.full,
+        Key: upload.target.full,
         UploadId: upload.uploadId,
         PartNumber: i + 1,
         Body: tap,
         ContentLength: end - start,
         ...(s3.sendChecksums ? { ChecksumAlgorithm: "SHA256", ChecksumSHA256: expected.toString("base64") } : {}),
       }),
-      { abortSignal: run.stop.signal },
+      { abortSignal: watch.signal },
     );
+    // The SDK settles an aborted request only once it stops waiting for "100 Continue" (6 s): do not wait for it.
+    out = await Promise.race([sending, watch.ended]);
   } catch (err) {
     tap.destroy();
-    if (readError) run.failed("source")(readError);
-    throw run.failed("store")(err);
+    if (readError) return { readError };
+    if (watch.stalled) {
+      const secs = Math.round(watch.ms / 1000);
+      throw new TransientError(`part ${i + 1} stalled: no progress for ${secs}s (stallSeconds)`, { ...ctx, cause: err });
+    }
+    throw fail(s3, "put", ctx.key, err);
+  } finally {
+    watch.done();
   }
   const sent = tap.digest();
   if (tap.bytes !== end - start || sent !== expected.toString("hex")) {
-    run.failed("source")(
-      new ChecksumMismatchError(`part ${i + 1} changed on disk during the upload (${tap.bytes} bytes hashing to ${sent})`, {
+    return {
+      changed: new ChecksumMismatchError(`part ${i + 1} changed on disk during the upload (${tap.bytes} bytes hashing to ${sent})`, {
         ...ctx, expected: expected.toString("hex"), actual: sent,
       }),
-    );
+    };
   }
-  return { PartNumber: i + 1, ETag: out.ETag, ...(s3.sendChecksums ? { ChecksumSHA256: out.ChecksumSHA256 ?? expected.toString("base64") } : {}) };
-}
-
-/**
- * One sequential read of `path` that hashes the whole file and, separately,
- * each of `ranges` (contiguous, from 0). Part hashes resolve as the read
- * passes them, so uploads can start long before the whole hash is known.
- */
-function hashFileParts(
-  path: string,
-  ranges: readonly { start: number; end: number }[],
-  signal: AbortSignal,
-): { parts: Promise<Buffer>[]; whole: Promise<string> } {
-  const settle: { resolve: (b: Buffer) => void; reject: (e: unknown) => void }[] = [];
-  const parts = ranges.map(
-    () =>
-      new Promise<Buffer>((resolve, reject) => {
-        settle.push({ resolve, reject });
-      }),
-  );
-  for (const p of parts) p.catch(() => undefined); // parts never asked for must not be unhandled rejections
-  const total = ranges.length > 0 ? ranges[ranges.length - 1].end : 0;
-  const whole = (async () => {
-    const all = createHash("sha256");
-    let i = 0;
-    let part = createHash("sha256");
-    let pos = 0;
-    // 1 MiB reads: the pass runs at disk speed, far ahead of the network.
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20, signal }) as AsyncIterable<Buffer>) {
-      all.update(chunk);
-      let off = 0;
-      while (off < chunk.length) {
-        if (i >= ranges.length) throw new Error(`the file grew past the declared ${total} bytes while it was read`);
-        const take = Math.min(chunk.length - off, ranges[i].end - pos);
-        part.update(chunk.subarray(off, off + take));
-        off += take;
-        pos += take;
-        if (pos === ranges[i].end) {
-          settle[i++].resolve(part.digest());
-          part = createHash("sha256");
-        }
-      }
-    }
-    if (pos !== total) throw new Error(`the file ended after ${pos} bytes, expected ${total}`);
-    return all.digest("hex");
-  })();
-  whole.catch((err) => {
-    for (const s of settle) s.reject(err); // no-op for parts already resolved
-  });
-  return { parts, whole };
-}
-
-/** Aborts the unfinished multipart uploads under `prefix` begun before `olderThan`: the only leftovers an interrupted put leaves. */
-export async function sweepUploads(s3: S3Context, prefix: string, olderThan: Date, signal?: AbortSignal): Promise<string[]> {
-  const swept: string[] = [];
-  const pages = markerPages(
-    async (keyMarker, uploadIdMarker) => {
-      try {
-        return await s3.client.send(
-          new ListMultipartUploadsCommand({ Bucket: s3.config.bucket, Prefix: s3.root + prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
-          opts(signal),
-        );
-      } catch (err) {
-        if (httpStatus(err) === 501 || httpStatus(err) === 405 || errName(err) === "NotImplemented") {
-          s3.logger.warn({ adapter: s3.id }, "this S3 server cannot list multipart uploads; nothing to sweep");
-          return undefined;
-        }
-        throw fail(s3, "sweepTemporary", prefix, err);
-      }
-    },
-    (page) => [page.NextKeyMarker, page.NextUploadIdMarker],
-  );
-  for await (const page of pages) {
-    for (const u of page.Uploads ?? []) {
-      if (!u.Key || !u.UploadId || !u.Initiated || u.Initiated >= olderThan) continue;
-      try {
-        await s3.client.send(new AbortMultipartUploadCommand({ Bucket: s3.config.bucket, Key: u.Key, UploadId: u.UploadId }), opts(signal));
-      } catch (err) {
-        const mapped = fail(s3, "sweepTemporary", relKey(s3, u.Key), err);
-        if (!(mapped instanceof NotFoundError)) throw mapped; // NoSuchUpload: someone else finished it
-      }
-      swept.push(relKey(s3, u.Key));
-    }
-  }
-  return swept;
+  return { part: { PartNumber: i + 1, ETag: out.ETag, ...(s3.sendChecksums ? { ChecksumSHA256: out.ChecksumSHA256 ?? expected.toString("base64") } : {}) } };
 }

@@ -81,7 +81,7 @@ export function parseS3Config(input: unknown): S3Config {
   return z.strictObject(s3OptionsSchema).superRefine(checkS3Options).parse(input);
 }
 
-/** Knobs for tests only; not part of the user config. */
+/** What openAdapter derives from the destination's wrapper settings (and tests set directly); not S3 options. */
 export interface S3Tuning {
   /** MaxKeys per ListObjectsV2 page (server default 1000). */
   listPageSize?: number;
@@ -90,5 +90,10 @@ export interface S3Tuning {
    * the destination's stallSeconds. Default 120 s.
    */
   socketIdleMs?: number;
+  /**
+   * Retries of each request of a multipart upload, inside that upload (the
+   * destination's `retry`, from openAdapter). Unset: one try each.
+   */
+  retry?: { retries: number; minTimeoutMs: number; maxTimeoutMs: number };
 }
 

@@ -12,7 +12,7 @@ import { ConnectionLost, SFTP, abortError, describeError, mapConnectError, mapEr
 import { ensureDir, requireDir } from "./folders.js";
 import { loadHostKeyPin, type HostKeyPin } from "./hostKeys.js";
 import { KEEPALIVE_COUNT_MAX } from "./options.js";
-import { req, useParallel, type Session, type SftpContext } from "./session.js";
+import { req, useParallel, watchStalls, type Session, type SftpContext } from "./session.js";
 
 async function connect(cx: SftpContext): Promise<Session> {
   const { log } = cx;
@@ -124,6 +124,7 @@ async function handshake(cx: SftpContext, privateKey: Buffer | undefined, pin: H
   // restore's transfer took 5.8-7.0 s with it, 2.6-4.1 s without (everyone idle in between).
   ssh?.setNoDelay(true);
   current = newSession(client, ssh, sftp);
+  watchStalls(current, cx.stallMs);
   return current;
 }
 

@@ -48,7 +48,7 @@ export { checkSftpOptions, parseSftpOptions, sftpOptionsSchema, type SftpConfig 
  * Connects eagerly and returns a connected adapter. Verifies the host key
  * during key exchange, before authentication and before any data moves.
  */
-export async function createSftpAdapter(config: SftpConfig, deps: AdapterDeps): Promise<StorageAdapter> {
+export async function createSftpAdapter(config: SftpConfig, deps: AdapterDeps, tuning: { stallMs?: number } = {}): Promise<StorageAdapter> {
   const port = config.port ?? 22;
   const root = normalizeRoot(config.path);
   const hostLabel = config.host.includes(":") ? `[${config.host}]` : config.host;
@@ -71,6 +71,7 @@ export async function createSftpAdapter(config: SftpConfig, deps: AdapterDeps): 
     closed: false,
     fastPutDisabled: false,
     orphans: new Set<string>(),
+    stallMs: tuning.stallMs ?? 120_000,
   };
 
   const adapter = {

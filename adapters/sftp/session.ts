@@ -47,6 +47,40 @@ export interface SftpContext {
   fastPutDisabled: boolean;
   /** Temp files a failed put could not remove because the connection was gone; retried on reconnect. */
   readonly orphans: Set<string>;
+  /** The destination's stallSeconds: requests outstanding and no reply for this long ends the session (see watchStalls). */
+  readonly stallMs: number;
+}
+
+/**
+ * Ends the session when SFTP requests are outstanding and no SFTP reply has
+ * arrived for `stallMs`: a server (or a link) that stalled, whatever the
+ * operation (fastPut, writes, reads, fsync). Keep-alives alone would take
+ * 3 × keepaliveSeconds, and never fire for a NAS whose disk hangs while its
+ * SSH server still answers them. Waiting with nothing outstanding (a slow
+ * reader of a download) does not count. Reads ssh2's request table and
+ * wraps the channel's push(), as the connect code reads its other internals.
+ */
+export function watchStalls(s: Session, stallMs: number): void {
+  const sftp = s.sftp as unknown as { _requests?: Record<string, unknown>; push?: (data: Buffer) => unknown };
+  const push = sftp.push;
+  if (typeof push !== "function" || typeof sftp._requests !== "object") return; // another ssh2: keep-alives still bound it
+  let last = performance.now();
+  sftp.push = function (this: unknown, data: Buffer) {
+    last = performance.now();
+    return push.call(this, data);
+  };
+  const timer = setInterval(() => {
+    if (!s.alive) return clearInterval(timer);
+    if (Object.keys(sftp._requests ?? {}).length === 0) {
+      last = performance.now();
+      return;
+    }
+    if (performance.now() - last > stallMs) {
+      clearInterval(timer);
+      s.markLost(`the server stalled: no reply for ${Math.round(stallMs / 1000)}s (stallSeconds)`);
+    }
+  }, Math.max(50, Math.min(1_000, stallMs / 4)));
+  timer.unref?.();
 }
 
 /** Promisify one SFTP request and race it against the session dying (ssh2 may never call back then). */
