@@ -15,6 +15,7 @@ import { defaultDeps } from "../../src/runtime/context.js";
 import { tempDir } from "../helpers/cli.js";
 import { createSampleDb } from "../helpers/sqlite.js";
 import { flipByte } from "../helpers/damage.js";
+import { seededRandom } from "../helpers/random.js";
 
 /**
  * "Never destroy good history", as a property: a seeded random sequence of
@@ -38,16 +39,6 @@ const SEED = Number(process.env.TRIPLICATE_PROPERTY_SEED ?? 20261201);
 const STEPS = Number(process.env.TRIPLICATE_PROPERTY_STEPS ?? 200);
 const DESTS = ["disk", "usb", "cloud"];
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Restorable = Map<string, Set<string>>; // destination -> snapshot ids
 type Damaged = Map<string, Set<string>>; // destination -> snapshot ids whose manifest names an artifact that is gone
@@ -59,7 +50,7 @@ describe("property: seeded random nights never destroy good history", () => {
   afterAll(async () => cleanup?.());
 
   it(`${STEPS} operations (seed ${SEED})`, { timeout: 600_000 }, async () => {
-    const random = prng(SEED);
+    const random = seededRandom(SEED);
     const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)];
     const source = path.join(dir, "app.db");
     createSampleDb(source, 400);

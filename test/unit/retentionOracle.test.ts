@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { planRetention, type RetentionItem } from "../../src/retention/plan.js";
 import { parseDuration } from "../../src/runtime/duration.js";
 import type { RetentionPolicy } from "../../src/config/schema.js";
+import { seededRandom } from "../helpers/random.js";
 
 /*
  * An independent reading of restic 0.17's documented `forget` rules, written
@@ -55,21 +56,10 @@ function oracleKept(items: RetentionItem[], policy: RetentionPolicy): Set<string
   return keep;
 }
 
-/** mulberry32: a small seeded generator, so a failure names a seed that reproduces it. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A history with the gaps real ones have: nightly runs, runs several times a day, paused weeks, a lost month. */
 function history(seed: number): RetentionItem[] {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const count = 1 + Math.floor(r() * 120);
   let t = Date.UTC(2024 + Math.floor(r() * 3), Math.floor(r() * 12), 1 + Math.floor(r() * 28), Math.floor(r() * 24));
   const out: RetentionItem[] = [];
@@ -84,7 +74,7 @@ function history(seed: number): RetentionItem[] {
 
 const WITHIN = ["12h", "3d", "2w", "1mo", "6mo", "1y"];
 function policy(seed: number): RetentionPolicy {
-  const r = rng(seed * 7919 + 1);
+  const r = seededRandom(seed * 7919 + 1);
   const maybe = (max: number) => (r() < 0.5 ? Math.floor(r() * max) : undefined);
   const p: RetentionPolicy = { keepLast: maybe(5), keepHourly: maybe(30), keepDaily: maybe(14), keepWeekly: maybe(8), keepMonthly: maybe(24), keepYearly: maybe(5) };
   if (r() < 0.3) p.keepWithin = parseDuration(WITHIN[Math.floor(r() * WITHIN.length)]);
