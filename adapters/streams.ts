@@ -49,3 +49,20 @@ export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
 export function bytesSource(bytes: Buffer): BlobSource {
   return { open: () => Readable.from([bytes]), size: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") };
 }
+
+/**
+ * All of a small object's bytes (a manifest, a proof, a marker), or null once
+ * more than `maxBytes` arrive: a stray large file named like one of ours must
+ * never be read whole into memory. Returning early destroys the stream, which
+ * frees its connection.
+ */
+export async function readCapped(stream: AsyncIterable<Buffer>, maxBytes: number): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of stream) {
+    size += c.length;
+    if (size > maxBytes) return null;
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks);
+}

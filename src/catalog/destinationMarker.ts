@@ -11,7 +11,7 @@
  */
 import type { StorageAdapter } from "../../adapters/types.js";
 import { NotFoundError, TransientError, describeError } from "../../adapters/errors.js";
-import { bytesSource } from "../../adapters/streams.js";
+import { bytesSource, readCapped } from "../../adapters/streams.js";
 import { TriplicateError } from "../runtime/errors.js";
 import { parseKey } from "../publish/ids.js";
 
@@ -99,9 +99,8 @@ export async function ensureMarker(adapter: StorageAdapter, destination: string,
 async function readMarker(adapter: StorageAdapter, destination: string): Promise<string | undefined> {
   let text: string;
   try {
-    const chunks: Buffer[] = [];
-    for await (const c of await adapter.get(MARKER_KEY)) chunks.push(c as Buffer);
-    text = Buffer.concat(chunks).toString("utf8");
+    // A marker is a few hundred bytes; a large file under its name is not ours (and is refused below).
+    text = (await readCapped((await adapter.get(MARKER_KEY)) as AsyncIterable<Buffer>, 64 * 1024))?.toString("utf8") ?? "";
   } catch (err) {
     if (err instanceof NotFoundError) return undefined;
     throw err;

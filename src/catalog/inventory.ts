@@ -4,7 +4,7 @@ import { NotFoundError, TransientError, describeError } from "../../adapters/err
 import { looksLikeSnapshot, parseKey, snapshotTime } from "../publish/ids.js";
 import { InvalidManifestError, parseManifest, type Manifest } from "../publish/manifest.js";
 import { atLeast, parseProofName, summarizeProofs, type ProofEntry, type ProofSummary } from "../verify/proofs.js";
-import { hashStream } from "../../adapters/streams.js";
+import { hashStream, readCapped } from "../../adapters/streams.js";
 import type { DestinationMarker } from "./destinationMarker.js";
 
 export type CopyState =
@@ -73,15 +73,9 @@ export const MAX_MANIFEST_BYTES = 1024 * 1024;
 export async function readManifest(adapter: StorageAdapter, key: string, listedSize?: number): Promise<Manifest> {
   const tooLarge = (size: string) => new InvalidManifestError(`${key} is ${size}, larger than 1 MiB: not a manifest (ours are a few KiB)`);
   if (listedSize !== undefined && listedSize > MAX_MANIFEST_BYTES) throw tooLarge(`${listedSize} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  // Leaving the loop early (the throw) destroys the stream, which frees its connection.
-  for await (const c of await adapter.get(key)) {
-    size += (c as Buffer).length;
-    if (size > MAX_MANIFEST_BYTES) throw tooLarge(`over ${MAX_MANIFEST_BYTES} bytes`);
-    chunks.push(c as Buffer);
-  }
-  return parseManifest(Buffer.concat(chunks), key);
+  const bytes = await readCapped((await adapter.get(key)) as AsyncIterable<Buffer>, MAX_MANIFEST_BYTES);
+  if (!bytes) throw tooLarge(`over ${MAX_MANIFEST_BYTES} bytes`);
+  return parseManifest(bytes, key);
 }
 
 /**
@@ -247,9 +241,9 @@ async function statArtifact(adapter: StorageAdapter, key: string): Promise<{ inf
 async function failureReason(adapter: StorageAdapter, failed: NonNullable<ProofSummary["failed"]>): Promise<string> {
   const what = `the ${failed.level} check of ${failed.at} failed`;
   try {
-    const chunks: Buffer[] = [];
-    for await (const c of await adapter.get(failed.key)) chunks.push(c as Buffer);
-    const reason = (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { reason?: unknown }).reason;
+    // A proof is a few hundred bytes; a larger file under its name gives no reason.
+    const bytes = await readCapped((await adapter.get(failed.key)) as AsyncIterable<Buffer>, MAX_MANIFEST_BYTES);
+    const reason = bytes ? (JSON.parse(bytes.toString("utf8")) as { reason?: unknown }).reason : undefined;
     return typeof reason === "string" ? `${what}: ${reason}` : what;
   } catch (err) {
     if (err instanceof TransientError) throw err;
