@@ -12,6 +12,10 @@ export interface S3TestServer {
   secretAccessKey: string;
   bucket: string;
   stop(): Promise<void>;
+  /** s3rver only: SIGKILL the server, keeping its files (a crashed store). */
+  kill?(): Promise<void>;
+  /** s3rver only: start it again after kill(), same port, same files. */
+  restart?(): Promise<void>;
 }
 
 /** A free TCP port on 127.0.0.1 (bind port 0, read it, release it). */
@@ -82,15 +86,29 @@ export async function startS3rver(): Promise<S3TestServer> {
   const cli = path.join(path.dirname(require.resolve("s3rver/package.json")), "bin", "s3rver.js");
   const dir = await mkdtemp(path.join(os.tmpdir(), "tri-s3rver-"));
   const port = await freePort();
-  const child = spawn(process.execPath, [cli, "-d", dir, "-a", "127.0.0.1", "-p", String(port), "--silent"], {
-    env: { ...process.env, NODE_OPTIONS: "--openssl-legacy-provider" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const output = captureOutput(child);
   const endpoint = `http://127.0.0.1:${port}`;
+  const launch = () => {
+    const proc = spawn(process.execPath, [cli, "-d", dir, "-a", "127.0.0.1", "-p", String(port), "--silent"], {
+      env: { ...process.env, NODE_OPTIONS: "--openssl-legacy-provider" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    return { proc, out: captureOutput(proc) };
+  };
+  let { proc: child, out: output } = launch();
   const stop = async () => {
     await stopChild(child);
     await rm(dir, { recursive: true, force: true });
+  };
+  const kill = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.kill("SIGKILL");
+    await gone;
+  };
+  const restart = async () => {
+    await kill();
+    ({ proc: child, out: output } = launch());
+    await waitForHttp(endpoint, child, output);
   };
   try {
     await waitForHttp(endpoint, child, output);
@@ -108,7 +126,7 @@ export async function startS3rver(): Promise<S3TestServer> {
     } finally {
       client.destroy();
     }
-    return { endpoint, accessKeyId: "S3RVER", secretAccessKey: "S3RVER", bucket, stop };
+    return { endpoint, accessKeyId: "S3RVER", secretAccessKey: "S3RVER", bucket, stop, kill, restart };
   } catch (err) {
     await stop();
     throw err;
