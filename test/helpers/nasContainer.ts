@@ -45,7 +45,10 @@ export interface NasContainer {
 /** Why the container suites cannot run here, or undefined when they can. */
 export async function whyNoNasContainer(): Promise<string | undefined> {
   if (!(await dockerEngineAnswers())) return "no Docker engine answers here (as root: bash test/prereqs.sh starts one)";
-  const present = await run("docker", ["image", "inspect", NAS_IMAGE]).then(() => true, () => false);
+  // Asked of the same engine testcontainers will use (not the docker CLI, whose DOCKER_HOST may differ).
+  const { getContainerRuntimeClient, ImageName } = await import("testcontainers");
+  const client = await getContainerRuntimeClient();
+  const present = await client.image.exists(ImageName.fromString(NAS_IMAGE)).catch(() => false);
   if (!present) return `the image ${NAS_IMAGE} is not built (as root: bash test/prereqs.sh builds it)`;
   return undefined;
 }
@@ -73,7 +76,8 @@ function sshdConfig(port: number): string {
 }
 
 export async function startNasContainer(): Promise<NasContainer> {
-  const { GenericContainer } = await import("testcontainers");
+  const { GenericContainer, getContainerRuntimeClient } = await import("testcontainers");
+  const engine = await getContainerRuntimeClient();
   const dir = await mkdtemp(path.join(os.tmpdir(), "tri-nasc-"));
   const keys = path.join(dir, "keys");
   const hostRoot = path.join(dir, "disk");
@@ -100,6 +104,8 @@ export async function startNasContainer(): Promise<NasContainer> {
       .start();
     await waitForBanner(port, 15_000);
     const c = container;
+    // testcontainers has no pause; dockerode (under it) has, on the same engine.
+    const raw = engine.container.getById(c.getId());
     let stopped = false;
     return {
       host: "127.0.0.1",
@@ -110,8 +116,8 @@ export async function startNasContainer(): Promise<NasContainer> {
       root: REMOTE_ROOT,
       hostRoot,
       container: c,
-      pause: () => run("docker", ["pause", c.getId()]).then(() => undefined),
-      unpause: () => run("docker", ["unpause", c.getId()]).then(() => undefined),
+      pause: () => raw.pause().then(() => undefined),
+      unpause: () => raw.unpause().then(() => undefined),
       async restart() {
         await c.restart({ timeout: 2 });
         await waitForBanner(port, 15_000);
@@ -119,7 +125,7 @@ export async function startNasContainer(): Promise<NasContainer> {
       async stop() {
         if (stopped) return;
         stopped = true;
-        await run("docker", ["unpause", c.getId()]).catch(() => undefined);
+        await raw.unpause().catch(() => undefined); // a frozen container cannot be stopped cleanly
         await c.stop({ timeout: 2 });
         await rm(dir, { recursive: true, force: true });
       },
