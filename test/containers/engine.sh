@@ -21,7 +21,7 @@ if [[ $(id -u) -ne 0 ]]; then
   {
     echo "prereqs: no Docker engine answers; the container suites will skip."
     ((${#missing[@]})) && echo "  to run them: sudo sh -c 'apt-get update && apt-get install -y --no-install-recommends ${missing[*]}'"
-    echo "  then start the engine: sudo sh -c 'dockerd > $LOG 2>&1 &'  and run: sudo bash test/prereqs.sh"
+    echo "  start the engine: sudo sh -c 'dockerd > $LOG 2>&1 &'  and run: sudo bash test/prereqs.sh"
   } >&2
   exit 1
 fi
