@@ -1,5 +1,10 @@
 import { existsSync } from "node:fs";
 
+// Ryuk (testcontainers' reaper) is an image from a registry, and no registry is
+// reachable here: without this, every container start fails pulling it. Each
+// suite stops what it started in its own afterAll instead.
+process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
+
 /**
  * Cheap, up-front: is there a Docker engine for testcontainers? (This
  * machine has the docker client but no engine.) Container suites run only
@@ -17,6 +22,6 @@ export async function dockerEngineAnswers(): Promise<boolean> {
   }
 }
 
-export function noteSkipped(suite: string): void {
-  console.warn(`NOTE: ${suite} skipped: no Docker engine answers here (the loopback servers above are the default and always run)`);
+export function noteSkipped(suite: string, why = "no Docker engine answers here"): void {
+  console.warn(`NOTE: ${suite} skipped: ${why} (the loopback servers are the default and always run)`);
 }
