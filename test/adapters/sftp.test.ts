@@ -55,13 +55,15 @@ function capture(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
 }
 
 /** A source that trickles out, so a test can act while the upload is under way. */
-function slowSource(data: Buffer, chunk: number, delayMs: number): BlobSource {
+/** `hold`: from byte `at` on, wait for `until` first, so a test can act mid-upload without racing a fast machine. */
+function slowSource(data: Buffer, chunk: number, delayMs: number, hold?: { at: number; until: Promise<void> }): BlobSource {
   return {
     ...bufferSource(data),
     open: () =>
       Readable.from(
         (async function* () {
           for (let i = 0; i < data.length; i += chunk) {
+            if (hold && i >= hold.at) await hold.until;
             await new Promise((r) => setTimeout(r, delayMs));
             yield data.subarray(i, i + chunk);
           }
@@ -437,11 +439,15 @@ describe("sftp faults (each with its own sshd)", () => {
     try {
       await a.put("app/before.txt", bufferSource("before"));
       const data = randomBytes(16 * 1024 * 1024);
-      const uploading = a.put("app/db.sqlite.zst", slowSource(data, 512 * 1024, 20));
+      let release!: () => void;
+      const killed = new Promise<void>((r) => (release = r));
+      // The source holds at 4 MB until the server is dead: the upload is mid-way by construction.
+      const uploading = a.put("app/db.sqlite.zst", slowSource(data, 512 * 1024, 20, { at: 4 * 1024 * 1024, until: killed }));
       uploading.catch(() => undefined);
       const dir = path.join(s.root, "kill", "app");
       await waitFor("the temp file to grow", async () => (await tempFilesUnder(dir)).some((t) => t.size > 1024 * 1024));
       await s.kill();
+      release();
 
       const err = await caught(uploading);
       expect(err).toBeInstanceOf(TransientError);
