@@ -40,6 +40,7 @@ export function createCheckPool(opts: CheckPoolOptions = {}): CheckPool {
   const workerUrl = compiledWorker("snapshotWorker.js", import.meta.url);
   const queue: Task[] = [];
   const idle: Worker[] = [];
+  const all = new Set<Worker>();
   let started = 0;
   let closed = false;
 
@@ -47,6 +48,8 @@ export function createCheckPool(opts: CheckPoolOptions = {}): CheckPool {
     started++;
     // A small heap: the work happens inside SQLite, not in JS.
     const w = new Worker(workerUrl!, { workerData: { nice: opts.nice ?? 0 }, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 } });
+    all.add(w);
+    w.once("exit", () => all.delete(w));
     return w;
   };
 
@@ -57,7 +60,8 @@ export function createCheckPool(opts: CheckPoolOptions = {}): CheckPool {
       const task = queue.shift()!;
       worker.ref();
       const done = (fn: () => void, keep: boolean) => {
-        worker.removeAllListeners("message").removeAllListeners("error").removeAllListeners("exit");
+        worker.removeAllListeners("message").removeAllListeners("error");
+        worker.off("exit", onExit);
         if (keep && !closed) {
           worker.unref();
           idle.push(worker);
@@ -72,7 +76,8 @@ export function createCheckPool(opts: CheckPoolOptions = {}): CheckPool {
         done(() => (reply.ok ? task.resolve(reply.result) : task.reject(new Error(reply.message))), true),
       );
       worker.once("error", (err) => done(() => task.reject(err), false));
-      worker.once("exit", (code) => done(() => task.reject(new Error(`check worker exited with code ${code}`)), false));
+      const onExit = (code: number) => done(() => task.reject(new Error(`check worker exited with code ${code}`)), false);
+      worker.once("exit", onExit);
       worker.postMessage({ file: task.file, piece: task.piece });
     }
   };
@@ -100,7 +105,9 @@ export function createCheckPool(opts: CheckPoolOptions = {}): CheckPool {
     async close() {
       closed = true;
       for (const t of queue.splice(0)) t.reject(new Error("check pool is closed"));
-      await Promise.all(idle.splice(0).map((w) => w.terminate()));
+      // Busy workers too: a run that stops early must not leave checks running.
+      idle.length = 0;
+      await Promise.all([...all].map((w) => w.terminate()));
     },
   };
 }
