@@ -3,6 +3,7 @@ import { Readable } from "node:stream";
 import type { BlobSource, ObjectInfo, StorageAdapter } from "./types.js";
 import { AdapterError, ChecksumMismatchError, NotFoundError, PermanentError, TransientError, assertSafeKey } from "./errors.js";
 import type { CallOp } from "./wrap/forward.js";
+import { awaitCommit } from "./commitGate.js";
 
 /** One call the adapter received; `key` is the prefix for list and sweepTemporary. */
 export interface MemoryCall {
@@ -96,6 +97,7 @@ export function createMemoryAdapter(options: MemoryOptions = {}): MemoryAdapter 
     async put(key: string, src: BlobSource, signal?: AbortSignal): Promise<ObjectInfo> {
       enter({ op: "put", key }, signal);
       const { bytes, sha256 } = await receive(src, { adapter: id, op: "put", key }, signal);
+      await awaitCommit(src, { adapter: id, op: "put", key });
       const info: ObjectInfo = { key, size: bytes.length, modifiedAt: now(), sha256 };
       objects.set(key, { bytes, info });
       const written = statAddsDetails ? { ...info } : withoutSha(info);

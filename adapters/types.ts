@@ -18,6 +18,13 @@ export interface BlobSource {
    * work without it.
    */
   readonly localPath?: string;
+  /**
+   * Held commit (adapters/commitGate.ts): when set, the adapter writes to its
+   * temporary place, then awaits this before the bytes become `key`; a
+   * rejection fails the put and removes what was written. Lets a backup ship
+   * while its checks still run, and publish only what passed them.
+   */
+  readonly beforeCommit?: () => Promise<void>;
 }
 
 export interface ObjectInfo {

@@ -5,6 +5,7 @@ import { pipeline } from "node:stream/promises";
 import type { BlobSource, ObjectInfo } from "../types.js";
 import { AdapterError, ChecksumMismatchError, PermanentError } from "../errors.js";
 import { tempNameFor } from "../files.js";
+import { awaitCommit } from "../commitGate.js";
 import { HashingCounter } from "../streams.js";
 import { mapFsError } from "./errors.js";
 
@@ -55,6 +56,7 @@ export async function putFile(target: PutTarget, src: BlobSource, signal?: Abort
         });
       }
     }
+    await awaitCommit(src, { adapter: id, op: "put", key });
     await rename(tmp, full);
     committed = true;
     await fsyncDir(dir);

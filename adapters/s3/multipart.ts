@@ -12,6 +12,7 @@ import {
 import type { BlobSource } from "../types.js";
 import { AdapterError, ChecksumMismatchError, NotFoundError, PermanentError, TransientError } from "../errors.js";
 import { HashingCounter } from "../streams.js";
+import { awaitCommit } from "../commitGate.js";
 import { fail, type S3Context, type Target } from "./client.js";
 import { errName, sourceProblem } from "./errors.js";
 import { lockParams } from "./objectLock.js";
@@ -92,7 +93,7 @@ export async function putFileMultipart(
     const restarts = s3.tuning.retry?.retries ?? 0;
     for (let restart = 0; ; restart++) {
       try {
-        return await uploadOnce({ s3, target, path: src.localPath, sha256: src.sha256, ranges, partHashes: scan.parts, whole, lockUntil, ctx }, signal);
+        return await uploadOnce({ s3, target, path: src.localPath, sha256: src.sha256, ranges, partHashes: scan.parts, whole, lockUntil, ctx, beforeCommit: src.beforeCommit }, signal);
       } catch (err) {
         if (!(err instanceof UploadGone) || restart >= restarts) throw err instanceof UploadGone ? err.cause : err;
         s3.logger.warn({ adapter: s3.id, key: target.full, restart: restart + 1 }, "the store lost the multipart upload (NoSuchUpload); starting a new one");
@@ -119,6 +120,8 @@ interface Attempt {
   whole: Promise<void>;
   lockUntil: Date | undefined;
   ctx: PutCtx;
+  /** The caller's hold on the commit (adapters/commitGate.ts). */
+  beforeCommit?: BlobSource["beforeCommit"];
 }
 
 /** One multipart upload, from CreateMultipartUpload to Complete; throws UploadGone when the store lost it. */
@@ -158,6 +161,7 @@ async function uploadOnce(a: Attempt, signal?: AbortSignal): Promise<string | un
     if (run.failure || rejected) throw run.failure?.err ?? rejected?.reason;
     const parts = settled.map((r) => (r as PromiseFulfilledResult<CompletedPart>).value);
     await a.whole; // the whole file hashed to sha256 before anything commits
+    await awaitCommit(a, ctx); // the caller's checks passed; a refusal aborts the upload below
 
     const done = await retryRequest(s3, "CompleteMultipartUpload", stop, () =>
       storeCall(s3, ctx, () =>

@@ -4,6 +4,7 @@ import { DeleteObjectCommand, HeadObjectCommand, type HeadObjectCommandOutput, t
 import { Upload } from "@aws-sdk/lib-storage";
 import type { BlobSource, ObjectInfo } from "../types.js";
 import { AdapterError, ChecksumMismatchError, PermanentError, TransientError } from "../errors.js";
+import { awaitCommit } from "../commitGate.js";
 import { HashingCounter } from "../streams.js";
 import { fail, fullKey, opts, type S3Context, type Target } from "./client.js";
 import { errName, sourceProblem } from "./errors.js";
@@ -102,6 +103,14 @@ async function putStream(
     ...lockParams(s3.config, how.lockUntil),
   };
 
+  // One PUT commits as it lands: a held commit can only hold its start (small artifacts).
+  try {
+    await awaitCommit(src, ctx);
+  } catch (err) {
+    body.destroy();
+    counter.destroy();
+    throw err;
+  }
   const abortController = new AbortController();
   const onAbort = () => abortController.abort();
   signal?.addEventListener("abort", onAbort, { once: true });

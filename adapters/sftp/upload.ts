@@ -11,6 +11,7 @@ import type { Stats } from "ssh2";
 import type { BlobSource, ObjectInfo } from "../types.js";
 import { ChecksumMismatchError, PermanentError } from "../errors.js";
 import { tempNameFor } from "../files.js";
+import { awaitCommit } from "../commitGate.js";
 import { HashingCounter, hashStream } from "../streams.js";
 import { withSession } from "./connection.js";
 import { readFully, readRemote } from "./download.js";
@@ -55,6 +56,7 @@ export async function putObject(cx: SftpContext, key: string, src: BlobSource, s
         const sent = await uploadSequential(s, src, tmp, ctx, signal);
         checkSent(sent.bytes, sent.sha256, src, ctx);
       }
+      await awaitCommit(src, ctx);
       await commit(s, tmp, full);
       committed = true;
       log.debug({ key, size: src.size, transfer: how, fsync: s.fsync }, "sftp put committed");

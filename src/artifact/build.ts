@@ -57,7 +57,7 @@ export async function buildArtifact(snapshotPath: string, artifactPath: string, 
 }
 
 /** The artifact as a replayable source for adapters. */
-export function artifactSource(a: Artifact): BlobSource {
+export function artifactSource(a: Pick<Artifact, "path" | "size" | "sha256">): BlobSource {
   return {
     open: () => createReadStream(a.path, { highWaterMark: 1 << 20 }),
     size: a.size,

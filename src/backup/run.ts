@@ -21,7 +21,11 @@ import { judgePolicy, type CopyEvidence, type PolicyVerdict, type RuleName } fro
 import { applyRetention, type RetentionOutcome } from "../retention/apply.js";
 import { publishToDestination, type PublishResult } from "../publish/fanout.js";
 import type { ForeignKeyReport, SqliteFacts } from "../snapshot/checks.js";
-import { memory, prepareSnapshot, type Prepared } from "./prepare.js";
+import { memory, packSnapshot, type Packing, type Prepared } from "./prepare.js";
+import { createCheckPool, type CheckPool } from "../snapshot/checkPool.js";
+
+/** Niceness of a backup's check workers (Linux: per thread), so the application wins the CPU when they compete. */
+const BACKUP_CHECK_NICE = 10;
 import { sweepDeadRuns, warnIfTmpfs } from "./staging.js";
 import { atLeast } from "../verify/proofs.js";
 import { checkShrink, markAnomaly, type AnomalyReport } from "./shrinkCheck.js";
@@ -103,11 +107,14 @@ export async function runBackup(cfg: Config, opts: BackupOptions, deps: RunDeps)
   await warnIfTmpfs(staging, deps.logger);
   const open = await openDestinations(cfg.destinations, deps, { dryRun: opts.dryRun, init: opts.init });
   const runs: DatabaseRun[] = [];
+  // Check workers are started once for every database of the run, at a lower CPU priority than the application.
+  const checkPool = createCheckPool({ nice: BACKUP_CHECK_NICE });
   try {
     for (const db of databases) {
-      runs.push(await backupOne(db, cfg, opts, deps, open, codec, staging));
+      runs.push(await backupOne(db, cfg, opts, deps, open, codec, staging, checkPool));
     }
   } finally {
+    await checkPool.close();
     await closeAll(open);
     await release();
   }
@@ -134,28 +141,47 @@ async function backupOne(
   open: OpenDestinations,
   codec: Codec,
   staging: string,
+  checkPool: CheckPool,
 ): Promise<DatabaseRun> {
   const log = deps.logger.child({ db: db.name });
   const createdAt = deps.clock();
   const snapshotId = makeSnapshotId(createdAt, deps.randomHex(4));
   const run: DatabaseRun = { db: db.name, snapshotId, exitCode: EXIT.failed, destinations: [] };
-  let prepared: Prepared;
-  try {
-    prepared = await prepareSnapshot({ db, snapshotId, createdAt, codec, staging, tags: opts.tags, foreignKeys: cfg.checks.foreignKeys, deps, log });
-  } catch (err) {
-    // Nothing was shipped, so nothing anywhere is deleted.
+  const failed = (err: unknown): DatabaseRun => {
+    // Nothing was published, so nothing anywhere is deleted.
     run.error = (err as Error).message;
     log.error({ err: { type: (err as Error).name, message: run.error } }, "snapshot failed; nothing shipped, nothing deleted");
     return run;
-  }
-  run.snapshot = prepared.snapshot;
-  run.artifact = prepared.summary;
+  };
+  let packing: Packing;
   try {
-    run.anomaly = await checkShrink(db.name, prepared, open.values(), cfg, { accept: !!opts.acceptShrink, log });
-    const holds = run.anomaly ? markAnomaly(prepared, snapshotId, run.anomaly) : [];
-    run.destinations = await shipEverywhere(prepared, { db: db.name, snapshotId, cfg, opts, deps, open, log, holds });
+    packing = await packSnapshot({ db, snapshotId, createdAt, codec, staging, tags: opts.tags, foreignKeys: cfg.checks.foreignKeys, deps, log, checkPool });
+  } catch (err) {
+    return failed(err);
+  }
+  try {
+    // The shrink guard needs only the counts the checks must confirm, so it runs beside them.
+    const counted = { snapshot: { facts: { rowCounts: packing.sourceCounts } }, summary: packing.summary } as Pick<Prepared, "snapshot" | "summary">;
+    run.anomaly = await checkShrink(db.name, counted, open.values(), cfg, { accept: !!opts.acceptShrink, log });
+    const holds: RetentionHold[] = [];
+    let prepared: Prepared | undefined;
+    // Every destination's commit waits on this: ship while checking, publish only what passed.
+    const ready = packing.verified.then((p) => {
+      prepared = p;
+      if (run.anomaly) holds.push(...markAnomaly(p, snapshotId, run.anomaly));
+      return p;
+    });
+    const ctx: ShipContext = { db: db.name, snapshotId, cfg, opts, deps, open, log, holds };
+    const shipping = opts.dryRun ? ready.then(() => shipEverywhere(packing, ready, () => prepared!, ctx)) : shipEverywhere(packing, ready, () => prepared!, ctx);
+    const [checked, shipped] = await Promise.allSettled([ready, shipping]);
+    if (checked.status === "rejected") return failed(checked.reason);
+    if (shipped.status === "rejected") throw shipped.reason;
+    run.snapshot = checked.value.snapshot;
+    run.artifact = checked.value.summary;
+    run.destinations = shipped.value;
   } finally {
-    await rm(prepared.artifactFile, { force: true });
+    await packing.verified.catch(() => undefined);
+    await rm(packing.artifactFile, { force: true });
   }
   if (opts.dryRun) judgeDryRun(run, cfg, createdAt, deps);
   else judgeRun(run, open, cfg, createdAt, deps, log);
@@ -175,15 +201,16 @@ interface ShipContext {
 }
 
 /** The same artifact to every destination at once; each applies its retention once it holds the new copy. */
-async function shipEverywhere(prepared: Prepared, ctx: ShipContext): Promise<DestinationRun[]> {
+async function shipEverywhere(packing: Packing, ready: Promise<Prepared>, prepared: () => Prepared, ctx: ShipContext): Promise<DestinationRun[]> {
   const { db, snapshotId, cfg, opts, deps, log } = ctx;
   const item = {
     db,
     snapshotId,
-    artifactKey: prepared.summary.key,
-    artifact: artifactSource(prepared.artifact),
+    artifactKey: packing.summary.key,
+    // Uploaded to each store's temporary place at once; committed there only once every check passed.
+    artifact: { ...artifactSource({ path: packing.artifactFile, size: packing.summary.size, sha256: packing.summary.sha256 }), beforeCommit: () => ready.then(() => undefined) },
     manifestKey: keys.manifest(db, snapshotId),
-    manifest: (lockedUntil?: Date) => manifestSource(prepared.manifestFor(lockedUntil)),
+    manifest: (lockedUntil?: Date) => manifestSource(prepared().manifestFor(lockedUntil)),
   };
   return Promise.all(
     [...ctx.open.values()].map(async ({ cfg: dest, adapter, error }): Promise<DestinationRun> => {

@@ -7,7 +7,7 @@ import { codecFor } from "../artifact/codecs.js";
 import type { Manifest } from "../publish/manifest.js";
 import { DecodeToFile } from "./decode/toFile.js";
 import { FileTailHasher } from "./decode/tailHasher.js";
-import { verifyInWorker } from "../snapshot/checks.js";
+import { verifyInWorker } from "../snapshot/verify.js";
 import { removeSqliteFiles } from "../runtime/sqliteFiles.js";
 import { TriplicateError, VerificationError } from "../runtime/errors.js";
 

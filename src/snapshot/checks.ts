@@ -1,8 +1,5 @@
 import Database from "better-sqlite3";
 import { createHash } from "node:crypto";
-import { Worker } from "node:worker_threads";
-import { VerificationError } from "../runtime/errors.js";
-import { compiledWorker } from "../runtime/workerScript.js";
 
 /** What the manifest records about the database inside a snapshot. */
 export interface SqliteFacts {
@@ -50,74 +47,6 @@ export const FOREIGN_KEY_SAMPLE = 5;
  */
 export const SMALL_PAGE_CACHE = -2000;
 
-/**
- * Checks the copy on its own: integrity, foreign keys, and the same row
- * counts as the source had in the copied transaction. Read-only, so it can
- * run in a worker thread while the same file is being compressed.
- * A failed integrity_check or row count always throws; foreign-key
- * violations throw only in "fail" mode (they are the source's own data).
- */
-export function verifySnapshot(job: VerifyJob): CheckedSnapshot {
-  const { dbName, file, expectedCounts, sourceJournalMode, countLabels = { expected: "source", actual: "snapshot" } } = job;
-  const db = new Database(file, { fileMustExist: true, readonly: true });
-  try {
-    // No mmap_size, on purpose: reading through a memory map made a 1 GiB restore ~5% faster
-    // (paired), but the mapped pages count in RSS and in the kernel's OOM score: 1.16 GB instead
-    // of 125 MB, for the process an operator least wants killed.
-    db.pragma(`cache_size = ${SMALL_PAGE_CACHE}`);
-    const failures: string[] = [];
-    const integrity = db.pragma("integrity_check(20)", { simple: false }) as { integrity_check: string }[];
-    const problems = integrity.map((r) => r.integrity_check).filter((m) => m !== "ok");
-    if (problems.length) failures.push(`integrity_check: ${problems.slice(0, 5).join(" | ")}`);
-    const foreignKeys = checkForeignKeys(db, job.foreignKeys);
-    if (job.foreignKeys === "fail" && foreignKeys.violations) {
-      failures.push(
-        `foreign_key_check: ${describeForeignKeys(foreignKeys)}; checks.foreignKeys is "fail": fix those rows in the source, ` +
-          `or set checks: { foreignKeys: warn } to back the database up as it is`,
-      );
-    }
-    let counts: Record<string, number> = {};
-    if (!problems.length) {
-      counts = countRows(db);
-      for (const [table, n] of Object.entries(expectedCounts)) {
-        if (counts[table] !== n) failures.push(`row count of ${table}: ${countLabels.expected} ${n}, ${countLabels.actual} ${counts[table] ?? "missing"}`);
-      }
-    }
-    if (failures.length) throw new VerificationError(dbName, failures);
-    const facts: SqliteFacts = {
-      pageSize: Number(db.pragma("page_size", { simple: true })),
-      pageCount: Number(db.pragma("page_count", { simple: true })),
-      journalMode: sourceJournalMode,
-      userVersion: Number(db.pragma("user_version", { simple: true })),
-      schemaSha256: schemaHash(db),
-      rowCounts: counts,
-    };
-    if (foreignKeys.violations !== null) facts.foreignKeyViolations = foreignKeys.violations;
-    return { facts, foreignKeys };
-  } catch (err) {
-    if (err instanceof VerificationError) throw err;
-    throw new VerificationError(dbName, [(err as Error).message], { cause: err });
-  } finally {
-    db.close();
-  }
-}
-
-/**
- * Counts every row foreign_key_check reports and keeps the first few. Iterated,
- * not collected: a database with millions of dangling rows must not need
- * millions of objects in a 64 MB worker heap.
- */
-function checkForeignKeys(db: Database.Database, mode: ForeignKeyMode): ForeignKeyReport {
-  if (mode === "off") return { mode, violations: null, first: [] };
-  let violations = 0;
-  const first: ForeignKeyViolation[] = [];
-  for (const row of db.prepare("PRAGMA foreign_key_check").iterate() as Iterable<{ table: string; rowid: number | null; parent: string }>) {
-    violations++;
-    if (first.length < FOREIGN_KEY_SAMPLE) first.push({ table: row.table, rowid: row.rowid, parent: row.parent });
-  }
-  return { mode, violations, first };
-}
-
 /** "7 row(s) break foreign keys (first: posts rowid 101 → authors, ...)". */
 export function describeForeignKeys(fk: ForeignKeyReport): string {
   const rows = fk.first.map((v) => `${v.table} rowid ${v.rowid ?? "?"} → ${v.parent}`).join(", ");
@@ -153,23 +82,4 @@ export interface VerifyJob {
   foreignKeys: ForeignKeyMode;
   /** How a row-count mismatch names the two sides; default "source" and "snapshot" (a backup). */
   countLabels?: { expected: string; actual: string };
-}
-
-/**
- * `verifySnapshot` in a worker thread, so the main thread can compress (or
- * hash) meanwhile. Runs inline only when loaded from TypeScript sources (a
- * test runner); a compiled build without its worker is an error.
- */
-export async function verifyInWorker(job: VerifyJob): Promise<CheckedSnapshot> {
-  const workerUrl = compiledWorker("snapshotWorker.js", import.meta.url);
-  if (!workerUrl) return verifySnapshot(job);
-  const reply = await new Promise<{ ok: true; checked: CheckedSnapshot } | { ok: false; failures: string[] }>((resolve, reject) => {
-    // A small heap: the work happens inside SQLite, not in JS.
-    const worker = new Worker(workerUrl, { workerData: job, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 } });
-    worker.once("message", resolve);
-    worker.once("error", reject);
-    worker.once("exit", (code) => code !== 0 && reject(new Error(`verification worker exited with code ${code}`)));
-  });
-  if (!reply.ok) throw new VerificationError(job.dbName, reply.failures);
-  return reply.checked;
 }

@@ -40,7 +40,7 @@ const PAGES_PER_STEP = 65536;
  * committing meanwhile; in rollback-journal mode they wait (busy_timeout) for
  * the duration of the copy, which is what any consistent copy costs there.
  * The copy is then made a plain rollback-journal file, so a restore never
- * needs -wal/-shm files. Checking it is `verifySnapshot`'s job.
+ * needs -wal/-shm files. Checking it is `verifyInWorker`'s job (verify.ts).
  */
 export async function copySnapshot(dbName: string, sourcePath: string, stagingFile: string): Promise<CopiedSnapshot> {
   const started = performance.now();

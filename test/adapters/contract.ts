@@ -2,6 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash, randomBytes } from "node:crypto";
 import type { ObjectInfo, StorageAdapter } from "../../adapters/types.js";
 import { NotFoundError, AdapterError } from "../../adapters/errors.js";
+import { CommitRefusedError } from "../../adapters/commitGate.js";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { bufferSource, failingSource, readAll } from "../helpers/blob.js";
 
 export interface ContractTarget {
@@ -97,6 +101,30 @@ export function describeAdapterContract(name: string, make: () => Promise<Contra
       expect(await listAll(a, "fail/")).toEqual([]);
       // Nothing of ours is left to sweep either.
       expect(await a.sweepTemporary("fail/", new Date(Date.now() + 60_000))).toEqual([]);
+    });
+
+    it("a held commit that is refused leaves nothing: no key, no temp name, nothing to sweep", async () => {
+      const data = randomBytes(300_000);
+      const file = path.join(await mkdtemp(path.join(tmpdir(), "tri-gate-")), "artifact.bin");
+      await writeFile(file, data);
+      let released = false;
+      const refuse = async () => {
+        released = true;
+        throw new Error("integrity_check failed");
+      };
+      for (const src of [bufferSource(data, { beforeCommit: refuse }), bufferSource(data, { localPath: file, beforeCommit: refuse })]) {
+        released = false;
+        const err = await a.put("gate/held.bin", src).catch((e) => e);
+        expect(err).toBeInstanceOf(CommitRefusedError);
+        expect(released).toBe(true);
+        await expect(a.stat("gate/held.bin")).rejects.toBeInstanceOf(NotFoundError);
+        expect(await listAll(a, "gate/")).toEqual([]);
+        expect(await a.sweepTemporary("gate/", new Date(Date.now() + 60_000))).toEqual([]);
+      }
+      // Once the hold is released, the same put commits.
+      await a.put("gate/held.bin", bufferSource(data, { localPath: file, beforeCommit: async () => undefined }));
+      expect((await a.stat("gate/held.bin")).size).toBe(data.length);
+      await rm(path.dirname(file), { recursive: true, force: true });
     });
 
     it("refuses to commit bytes that do not match the declared size", async () => {
