@@ -15,6 +15,7 @@ import { initCommand } from "./init.js";
 import { restoreCommand } from "./restore.js";
 import { verifyCommand } from "./verify.js";
 import { auditCommand } from "./audit.js";
+import { scheduleCommand } from "./schedule.js";
 
 /**
  * Parses argv, runs one command, returns its exit code. Never calls
@@ -67,6 +68,13 @@ export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
     .option("--out <file>", "write the report to this file instead of stdout")
     .option("--deep", "also restore-test the newest copy of each database on each destination")
     .action(async (o) => void (code = await auditCommand(o, io)));
+
+  addGlobalOptions(program.command("schedule").description("stay running and back up on a cron schedule (for containers and hosts without cron)"), io.env)
+    .option("--cron <expr>", 'cron expression: 5 fields, or 6 with seconds first (e.g. "0 2 * * *")')
+    .option("--timezone <tz>", "read the expression in this IANA time zone (default: the host's)")
+    .option("--db <name>", "only this database")
+    .option("--tag <tag>", "tag each snapshot (repeatable; default: scheduled)", collect, [])
+    .action(async (o) => void (code = await scheduleCommand(o, io)));
 
   addGlobalOptions(program.command("init").description(`write a commented example config (default ${DEFAULT_CONFIG})`), io.env)
     .option("--force", "overwrite an existing file")
