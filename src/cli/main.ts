@@ -16,6 +16,7 @@ import { restoreCommand } from "./restore.js";
 import { verifyCommand } from "./verify.js";
 import { auditCommand } from "./audit.js";
 import { scheduleCommand } from "./schedule.js";
+import { addHelpExamples } from "./helpText.js";
 
 /**
  * Parses argv, runs one command, returns its exit code. Never calls
@@ -80,6 +81,7 @@ export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
     .option("--force", "overwrite an existing file")
     .action(async (o) => void (code = await initCommand(o, io)));
 
+  addHelpExamples(program);
   try {
     await program.parseAsync(argv, { from: "user" });
     return code;
