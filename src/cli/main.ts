@@ -16,6 +16,7 @@ import { restoreCommand } from "./restore.js";
 import { verifyCommand } from "./verify.js";
 import { auditCommand } from "./audit.js";
 import { scheduleCommand } from "./schedule.js";
+import { forgetCommand } from "./forget.js";
 import { addHelpExamples } from "./helpText.js";
 
 /**
@@ -49,6 +50,11 @@ export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
     .option("--dry-run", "print the plan, delete nothing")
     .option("--force", "lift the deletion budget (guard.maxDelete) for this run, after checking the plan with --dry-run")
     .action(async (o) => void (code = await pruneCommand(o, io)));
+
+  addGlobalOptions(program.command("forget").argument("<db>", "database name").argument("<snapshot>", "snapshot id (as `list` shows it)").description("delete one snapshot from every destination"), io.env)
+    .option("--dry-run", "show what would be deleted where, delete nothing")
+    .option("--force", "also delete a copy under Object Lock or the only good copy of the database")
+    .action(async (db, snapshot, o) => void (code = await forgetCommand(db, snapshot, o, io)));
 
   addGlobalOptions(program.command("restore").argument("<db>", "database name").description("restore a database from whichever copy survives"), io.env)
     .option("--to <path>", "where to put it (default: the configured path of DB)")

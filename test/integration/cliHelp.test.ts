@@ -16,7 +16,7 @@ describe("--help", () => {
     const top = await runCli(["--help"]);
     expect(top.code).toBe(0);
     expect(top.stdout).toContain("Exit codes (every command):");
-    const commands = [...top.stdout.split("Commands:")[1].matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]).filter((c) => c !== "help");
+    const commands = [...top.stdout.split("Commands:")[1].split("\n\n")[0].matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]).filter((c) => c !== "help");
     expect(commands).toEqual(expect.arrayContaining(["backup", "list", "prune", "forget", "restore", "verify", "audit", "schedule", "init"]));
     for (const c of commands) {
       const r = await runCli([c, "--help"]);
