@@ -35,7 +35,7 @@ export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
   const collect = (v: string, prev: string[]) => [...prev, v];
 
   addGlobalOptions(program.command("backup").description("snapshot, verify, ship to every destination, judge 3-2-1, apply retention"), io.env)
-    .option("--db <name>", "only this database")
+    .option("--db <name>", "only this database (repeatable: several databases)", collect, [])
     .option("--tag <tag>", "tag the snapshot (repeatable; default: manual)", collect, [])
     .option("--dry-run", "snapshot and verify, but write and delete nothing on destinations")
     .option("--accept-shrink", "the source shrank on purpose: ship this snapshot as the new baseline and let retention run")
@@ -43,11 +43,12 @@ export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
     .action(async (o) => void (code = await backupCommand(o, io)));
 
   addGlobalOptions(program.command("list").description("every snapshot on every destination, with its state"), io.env)
-    .option("--db <name>", "only this database")
+    .option("--db <name>", "only this database (repeatable: several databases)", collect, [])
     .action(async (o) => void (code = await listCommand(o, io)));
 
   addGlobalOptions(program.command("prune").description("apply each destination's retention"), io.env)
     .option("--dry-run", "print the plan, delete nothing")
+    .option("--db <name>", "only this database (repeatable: several databases)", collect, [])
     .option("--force", "lift the deletion budget (guard.maxDelete) for this run, after checking the plan with --dry-run")
     .action(async (o) => void (code = await pruneCommand(o, io)));
 
@@ -64,7 +65,7 @@ export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
     .action(async (db, o) => void (code = await restoreCommand(db, o, io)));
 
   addGlobalOptions(program.command("verify").description("check every copy against its manifest; --deep does a full restore test"), io.env)
-    .option("--db <name>", "only this database")
+    .option("--db <name>", "only this database (repeatable: several databases)", collect, [])
     .option("--deep", "restore-test the newest copy of each database on each destination in a temp folder (with --budget or --max-time: copies least recently proven first)")
     .option("--budget <size>", "with --deep: restore-test copies until this many artifact bytes per destination (e.g. 10GB)")
     .option("--max-time <duration>", "with --deep: start no new restore test after this long per destination (e.g. 20m)")
@@ -79,7 +80,7 @@ export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
   addGlobalOptions(program.command("schedule").description("stay running and back up on a cron schedule (for containers and hosts without cron)"), io.env)
     .option("--cron <expr>", 'cron expression: 5 fields, or 6 with seconds first (e.g. "0 2 * * *")')
     .option("--timezone <tz>", "read the expression in this IANA time zone (default: the host's)")
-    .option("--db <name>", "only this database")
+    .option("--db <name>", "only this database (repeatable: several databases)", collect, [])
     .option("--tag <tag>", "tag each snapshot (repeatable; default: scheduled)", collect, [])
     .action(async (o) => void (code = await scheduleCommand(o, io)));
 

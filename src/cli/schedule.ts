@@ -4,12 +4,12 @@ import { loadConfig } from "../config/load.js";
 import { ConfigError, UsageError } from "../runtime/errors.js";
 import { EXIT, type ExitCode } from "../runtime/exitCodes.js";
 import { startSchedule, parseCron, type RunResult, type ScheduleEvent } from "../schedule/loop.js";
-import { makeLogger, setup, type CliIO, type GlobalOptions } from "./common.js";
+import { checkDbFlag, makeLogger, setup, type CliIO, type GlobalOptions } from "./common.js";
 
 export interface ScheduleFlags extends GlobalOptions {
   cron?: string;
   timezone?: string;
-  db?: string;
+  db: string[];
   tag: string[];
 }
 
@@ -28,9 +28,7 @@ export async function scheduleCommand(flags: ScheduleFlags, io: CliIO): Promise<
   parseCron(flags.cron, flags.timezone).stop();
   const logger = makeLogger(flags, io);
   const cfg = await loadConfig(flags.config, io.env);
-  if (flags.db && !cfg.databases.some((d) => d.name === flags.db)) {
-    throw new UsageError(`no database named "${flags.db}" in ${cfg.configPath}; configured: ${cfg.databases.map((d) => d.name).join(", ")}`);
-  }
+  checkDbFlag(cfg, flags.db);
   const emit = (e: ScheduleEvent) => io.stdout.write(flags.json ? JSON.stringify(e) + "\n" : describe(e) + "\n");
   const runOnce = async (): Promise<RunResult> => {
     try {
