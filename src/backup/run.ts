@@ -33,7 +33,8 @@ import { skewHold } from "../guard/clock.js";
 import type { RetentionHold } from "../guard/holds.js";
 
 export interface BackupOptions {
-  db?: string;
+  /** `--db` (repeatable): only these databases; empty or absent: all. */
+  db?: string[];
   tags: string[];
   dryRun: boolean;
   /** `--accept-shrink`: a shrunk source is meant; the snapshot becomes the new baseline and retention runs. */
@@ -90,9 +91,10 @@ export interface DestinationState {
  */
 export async function runBackup(cfg: Config, opts: BackupOptions, deps: RunDeps): Promise<BackupReport> {
   const startedAt = deps.clock();
-  const databases = opts.db ? cfg.databases.filter((d) => d.name === opts.db) : cfg.databases;
-  if (databases.length === 0) {
-    throw new UsageError(`no database named "${opts.db}" in ${cfg.configPath}; configured: ${cfg.databases.map((d) => d.name).join(", ")}`);
+  const unknown = (opts.db ?? []).filter((n) => !cfg.databases.some((d) => d.name === n));
+  const databases = opts.db?.length ? cfg.databases.filter((d) => opts.db!.includes(d.name)) : cfg.databases;
+  if (unknown.length || databases.length === 0) {
+    throw new UsageError(`no database named "${unknown.join('", "')}" in ${cfg.configPath}; configured: ${cfg.databases.map((d) => d.name).join(", ")}`);
   }
   let codec;
   try {

@@ -15,8 +15,8 @@ export interface ListReport {
 }
 
 /** Every snapshot on every destination (or of one database), with its state, read live from the stores. */
-export async function runList(cfg: Config, opts: { db?: string }, deps: RunDeps): Promise<ListReport> {
-  const only = opts.db ? [opts.db] : undefined;
+export async function runList(cfg: Config, opts: { db?: string[] }, deps: RunDeps): Promise<ListReport> {
+  const only = opts.db?.length ? opts.db : undefined;
   const open = await openDestinations(cfg.destinations, deps, { dryRun: false });
   let inventories: DestinationInventory[];
   try {

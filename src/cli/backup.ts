@@ -4,7 +4,7 @@ import { printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
 import type { ExitCode } from "../runtime/exitCodes.js";
 
 export interface BackupFlags extends GlobalOptions {
-  db?: string;
+  db: string[];
   tag: string[];
   dryRun?: boolean;
   acceptShrink?: boolean;

@@ -83,8 +83,9 @@ export function printJson(io: CliIO, value: unknown): void {
 }
 
 /** `--db NAME` must name a configured database: a typo must not report "all healthy". */
-export function checkDbFlag(cfg: Config, db: string | undefined): void {
-  if (db && !cfg.databases.some((d) => d.name === db)) {
+export function checkDbFlag(cfg: Config, dbs: string[] | undefined): void {
+  const db = (dbs ?? []).find((n) => !cfg.databases.some((d) => d.name === n));
+  if (db) {
     throw new UsageError(`no database named "${db}" in ${cfg.configPath}; configured: ${cfg.databases.map((d) => d.name).join(", ")}`);
   }
 }

@@ -13,6 +13,8 @@ databases:
   - { name: app, path: /var/lib/app/app.db }
 
 destinations:
+  # Two folders on two media, one of them taken off site: with the live database that is the
+  # 3 copies, 2 media and 1 offsite of the policy below, so this config can pass as written.
   # A folder on a local or mounted disk. 3-2-1 labels default to medium: disk, offsite: false.
   - name: local
     type: local
@@ -23,8 +25,33 @@ destinations:
     # The newest snapshot is never deleted, nor the oldest while a period rule has slots
     # left (restic 0.17). Without retention, everything is kept.
     retention: { keepDaily: 7, keepWeekly: 4 }
-  # A second disk, counted as another medium:
-  # - { name: usb, type: local, path: /mnt/usb/sqlite, medium: usb-disk, retention: { keepDaily: 14 } }
+  # A USB disk that goes home with someone: another medium, and off site.
+  - name: usb
+    type: local
+    path: /mnt/usb/sqlite
+    medium: usb-disk
+    offsite: true
+    retention: { keepDaily: 14, keepMonthly: 6 }
+  # A NAS over SFTP (the host key is pinned: ssh-keyscan nas.lan | ssh-keygen -lf -):
+  # - name: nas
+  #   type: sftp
+  #   host: nas.lan
+  #   username: backup
+  #   privateKeyPath: /etc/triplicate/id_ed25519
+  #   hostKeySha256: "SHA256:..."
+  #   path: /volume1/backups
+  #   medium: nas
+  #   retention: { keepDaily: 14, keepMonthly: 6 }
+  # An S3 bucket (AWS, or any S3-compatible store with endpoint + forcePathStyle):
+  # - name: offsite
+  #   type: s3
+  #   bucket: backups
+  #   prefix: sqlite/
+  #   region: eu-west-1
+  #   accessKeyId: \${S3_ACCESS_KEY_ID}
+  #   secretAccessKey: \${S3_SECRET_ACCESS_KEY}
+  #   objectLock: { mode: GOVERNANCE, days: 30 }   # the immutable copy (policy immutable: 1)
+  #   retention: { keepMonthly: 12, keepYearly: 3 }
 
 # 3-2-1 on verified copies: copies counts the live database plus each verified copy;
 # media counts distinct medium labels; offsite counts destinations with offsite: true.

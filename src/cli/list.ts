@@ -4,7 +4,7 @@ import { formatInventory } from "../catalog/format.js";
 import { checkDbFlag, printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
 
 export interface ListFlags extends GlobalOptions {
-  db?: string;
+  db: string[];
 }
 
 /** Every snapshot on every destination, with its state, read live from the stores. */

@@ -15,6 +15,9 @@ import { initCommand } from "./init.js";
 import { restoreCommand } from "./restore.js";
 import { verifyCommand } from "./verify.js";
 import { auditCommand } from "./audit.js";
+import { scheduleCommand } from "./schedule.js";
+import { forgetCommand } from "./forget.js";
+import { addHelpExamples } from "./helpText.js";
 
 /**
  * Parses argv, runs one command, returns its exit code. Never calls
@@ -32,7 +35,7 @@ export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
   const collect = (v: string, prev: string[]) => [...prev, v];
 
   addGlobalOptions(program.command("backup").description("snapshot, verify, ship to every destination, judge 3-2-1, apply retention"), io.env)
-    .option("--db <name>", "only this database")
+    .option("--db <name>", "only this database (repeatable: several databases)", collect, [])
     .option("--tag <tag>", "tag the snapshot (repeatable; default: manual)", collect, [])
     .option("--dry-run", "snapshot and verify, but write and delete nothing on destinations")
     .option("--accept-shrink", "the source shrank on purpose: ship this snapshot as the new baseline and let retention run")
@@ -40,13 +43,19 @@ export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
     .action(async (o) => void (code = await backupCommand(o, io)));
 
   addGlobalOptions(program.command("list").description("every snapshot on every destination, with its state"), io.env)
-    .option("--db <name>", "only this database")
+    .option("--db <name>", "only this database (repeatable: several databases)", collect, [])
     .action(async (o) => void (code = await listCommand(o, io)));
 
   addGlobalOptions(program.command("prune").description("apply each destination's retention"), io.env)
     .option("--dry-run", "print the plan, delete nothing")
+    .option("--db <name>", "only this database (repeatable: several databases)", collect, [])
     .option("--force", "lift the deletion budget (guard.maxDelete) for this run, after checking the plan with --dry-run")
     .action(async (o) => void (code = await pruneCommand(o, io)));
+
+  addGlobalOptions(program.command("forget").argument("<db>", "database name").argument("<snapshot>", "snapshot id (as `list` shows it)").description("delete one snapshot from every destination"), io.env)
+    .option("--dry-run", "show what would be deleted where, delete nothing")
+    .option("--force", "also delete a copy under Object Lock or the only good copy of the database")
+    .action(async (db, snapshot, o) => void (code = await forgetCommand(db, snapshot, o, io)));
 
   addGlobalOptions(program.command("restore").argument("<db>", "database name").description("restore a database from whichever copy survives"), io.env)
     .option("--to <path>", "where to put it (default: the configured path of DB)")
@@ -56,7 +65,7 @@ export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
     .action(async (db, o) => void (code = await restoreCommand(db, o, io)));
 
   addGlobalOptions(program.command("verify").description("check every copy against its manifest; --deep does a full restore test"), io.env)
-    .option("--db <name>", "only this database")
+    .option("--db <name>", "only this database (repeatable: several databases)", collect, [])
     .option("--deep", "restore-test the newest copy of each database on each destination in a temp folder (with --budget or --max-time: copies least recently proven first)")
     .option("--budget <size>", "with --deep: restore-test copies until this many artifact bytes per destination (e.g. 10GB)")
     .option("--max-time <duration>", "with --deep: start no new restore test after this long per destination (e.g. 20m)")
@@ -68,10 +77,18 @@ export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
     .option("--deep", "also restore-test the newest copy of each database on each destination")
     .action(async (o) => void (code = await auditCommand(o, io)));
 
+  addGlobalOptions(program.command("schedule").description("stay running and back up on a cron schedule (for containers and hosts without cron)"), io.env)
+    .option("--cron <expr>", 'cron expression: 5 fields, or 6 with seconds first (e.g. "0 2 * * *")')
+    .option("--timezone <tz>", "read the expression in this IANA time zone (default: the host's)")
+    .option("--db <name>", "only this database (repeatable: several databases)", collect, [])
+    .option("--tag <tag>", "tag each snapshot (repeatable; default: scheduled)", collect, [])
+    .action(async (o) => void (code = await scheduleCommand(o, io)));
+
   addGlobalOptions(program.command("init").description(`write a commented example config (default ${DEFAULT_CONFIG})`), io.env)
     .option("--force", "overwrite an existing file")
     .action(async (o) => void (code = await initCommand(o, io)));
 
+  addHelpExamples(program);
   try {
     await program.parseAsync(argv, { from: "user" });
     return code;

@@ -8,7 +8,7 @@ import { parseSize } from "../runtime/format.js";
 import { checkDbFlag, printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
 
 export interface VerifyFlags extends GlobalOptions {
-  db?: string;
+  db: string[];
   deep?: boolean;
   budget?: string;
   maxTime?: string;

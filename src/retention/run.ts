@@ -38,7 +38,7 @@ export interface PruneReport {
  * it deletes nothing). Every destination is listed first, so a database whose
  * newest snapshot anywhere is an unaccepted anomaly is held everywhere.
  */
-export async function runPrune(cfg: Config, opts: { dryRun: boolean; force?: boolean }, deps: RunDeps): Promise<PruneReport> {
+export async function runPrune(cfg: Config, opts: { dryRun: boolean; force?: boolean; db?: string[] }, deps: RunDeps): Promise<PruneReport> {
   const { dryRun } = opts;
   const force = !!opts.force;
   const release = dryRun ? async () => undefined : await acquireRunLock(stagingDir(cfg));
@@ -62,7 +62,8 @@ export async function runPrune(cfg: Config, opts: { dryRun: boolean; force?: boo
       const configured = new Set(cfg.databases.map((d) => d.name));
       const found = [...new Set(inv.copies.map((c) => c.db))].sort();
       entry.notManaged = found.filter((db) => !configured.has(db));
-      for (const db of found.filter((d) => configured.has(d))) {
+      // `prune --db`: only the named databases; the others are left as they are, not listed as unmanaged.
+      for (const db of found.filter((d) => configured.has(d) && (!opts.db?.length || opts.db.includes(d)))) {
         const holds = shrinkHolds.get(db);
         entry.databases.push(
           await applyRetention(adapter, dest.name, db, inv.copies, dest.retention, {

@@ -42,7 +42,7 @@ export interface VerifyReport {
  * integrity_check, row counts), least recently proven first, within the
  * budget, and records each result beside the copy.
  */
-export async function runVerify(cfg: Config, opts: { db?: string; deep: boolean; budget?: DeepBudget; signal?: AbortSignal }, deps: RunDeps): Promise<VerifyReport> {
+export async function runVerify(cfg: Config, opts: { db?: string[]; deep: boolean; budget?: DeepBudget; signal?: AbortSignal }, deps: RunDeps): Promise<VerifyReport> {
   const open = await openDestinations(cfg.destinations, deps, { dryRun: false });
   const scratch = opts.deep ? await makeScratch(stagingDir(cfg), "verify-") : undefined;
   const report: VerifyReport = { command: "verify", deep: opts.deep, exitCode: EXIT.ok, errors: 0, unprotected: [], failedDeep: [], destinations: [] };
@@ -50,7 +50,7 @@ export async function runVerify(cfg: Config, opts: { db?: string; deep: boolean;
     report.destinations = await allSettledOrThrow(
       [...open.values()].map(async ({ cfg: d, adapter, marker, error }) => {
         if (!adapter) return { destination: d.name, reachable: false, error, copies: [] };
-        const inv = await inventoryDestination(adapter, d.name, opts.db ? [opts.db] : undefined);
+        const inv = await inventoryDestination(adapter, d.name, opts.db?.length ? opts.db : undefined);
         if (!inv.reachable) return { destination: d.name, reachable: false, error: inv.error, copies: [] };
         const checks = opts.deep
           ? await deepCheckCopies(adapter, d.name, inv.copies, { scratch: scratch!, author: deps, budget: opts.budget, signal: opts.signal })
@@ -69,7 +69,7 @@ export async function runVerify(cfg: Config, opts: { db?: string; deep: boolean;
   }
   // A configured database that no reachable destination holds a complete copy of is a problem,
   // not "0 errors": a wiped folder must not verify as healthy.
-  report.unprotected = databasesWithoutCompleteCopy(opts.db ? [opts.db] : cfg.databases.map((d) => d.name), report.destinations);
+  report.unprotected = databasesWithoutCompleteCopy(opts.db?.length ? opts.db : cfg.databases.map((d) => d.name), report.destinations);
   const deepChecked = report.destinations.flatMap((d) => d.copies).filter((c) => c.deep);
   const passedDeep = new Set(deepChecked.filter((c) => c.deep!.ok).map((c) => c.db));
   report.failedDeep = [...new Set(deepChecked.map((c) => c.db))].filter((db) => !passedDeep.has(db)).sort();
