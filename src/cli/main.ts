@@ -15,6 +15,7 @@ import { initCommand } from "./init.js";
 import { restoreCommand } from "./restore.js";
 import { verifyCommand } from "./verify.js";
 import { auditCommand } from "./audit.js";
+import { silenceAwsNodeVersionWarning } from "../runtime/sdkWarning.js";
 
 /**
  * Parses argv, runs one command, returns its exit code. Never calls
@@ -111,5 +112,6 @@ function reportError(err: unknown, io: CliIO): ExitCode {
 // Run when executed as the bin (not when imported by tests).
 const invoked = process.argv[1] ? await import("node:fs").then((fs) => fs.realpathSync(process.argv[1])) : "";
 if (invoked && import.meta.url === (await import("node:url")).pathToFileURL(invoked).href) {
+  silenceAwsNodeVersionWarning(process.env);
   process.exitCode = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
 }
