@@ -13,6 +13,8 @@ import { LOG_LEVELS, createLogger, type LogLevel } from "../runtime/logger.js";
 export interface GlobalOptions {
   config: string;
   json?: boolean;
+  /** `--quiet`: main.ts holds all output back unless the exit code is not 0 (cli/quiet.ts). */
+  quiet?: boolean;
   logLevel: LogLevel;
 }
 
@@ -29,7 +31,8 @@ export function addGlobalOptions(cmd: Command, env: NodeJS.ProcessEnv): Command 
   return cmd
     .option("-c, --config <file>", "config file", env.TRIPLICATE_CONFIG ?? DEFAULT_CONFIG)
     .option("--json", "print one JSON report on stdout")
-    .option("--log-level <level>", `log level on stderr (${LOG_LEVELS.join(", ")})`, "info");
+    .option("--log-level <level>", `log level on stderr (${LOG_LEVELS.join(", ")})`, "info")
+    .option("-q, --quiet", "print nothing when all is well (exit 0); the report and the logs when not (for cron)");
 }
 
 export function toolVersion(): string {

@@ -15,6 +15,7 @@ import { initCommand } from "./init.js";
 import { restoreCommand } from "./restore.js";
 import { verifyCommand } from "./verify.js";
 import { auditCommand } from "./audit.js";
+import { asksForHelp, quietIO, wantsQuiet } from "./quiet.js";
 import { silenceAwsNodeVersionWarning } from "../runtime/sdkWarning.js";
 
 /**
@@ -22,6 +23,14 @@ import { silenceAwsNodeVersionWarning } from "../runtime/sdkWarning.js";
  * process.exit, so tests can call it in-process.
  */
 export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
+  if (!wantsQuiet(argv)) return run(argv, io);
+  const quiet = quietIO(io);
+  const code = await run(argv, quiet.io);
+  if (code !== EXIT.ok || asksForHelp(argv)) quiet.release();
+  return code;
+}
+
+async function run(argv: string[], io: CliIO): Promise<ExitCode> {
   let code: ExitCode = EXIT.ok;
   const program = new Command("triplicate")
     .description("Back up live SQLite databases with the 3-2-1 rule, and prove it.")

@@ -44,3 +44,35 @@ describe("the AWS SDK's Node-version warning", () => {
     }
   }, 60_000);
 });
+
+describe("--quiet: nothing when all is well, everything when not", () => {
+  it("prints nothing on exit 0 (report and logs alike), at the default log level", async () => {
+    const cfg = await config();
+    const first = await runCli(["backup", "--init", "--quiet", "--config", cfg]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toBe("");
+    expect(first.stderr).toBe("");
+    const again = await runCli(["backup", "--quiet", "--config", cfg]);
+    expect([again.code, again.stdout, again.stderr]).toEqual([0, "", ""]);
+    for (const cmd of [["list"], ["verify"], ["prune", "--dry-run"]]) {
+      const r = await runCli([...cmd, "--quiet", "--config", cfg]);
+      expect([r.code, r.stdout, r.stderr], cmd.join(" ")).toEqual([0, "", ""]);
+    }
+  }, 60_000);
+
+  it("prints the whole report and the logs when the run is degraded (exit 3) or the config is wrong (exit 2)", async () => {
+    await runCli(["backup", "--init", "--config", await config()]);
+    const cfg = await config(`  - { name: usb, type: local, path: ${JSON.stringify(path.join(dir, "usb-not-mounted"))} }`);
+    const r = await runCli(["backup", "--quiet", "--config", cfg]);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain("triplicate backup — DEGRADED (exit 3)");
+    expect(r.stdout).toContain("usb");
+    expect(r.stderr).toContain("destination usb unavailable");
+    const json = await runCli(["backup", "--quiet", "--json", "--config", cfg]);
+    expect(json.code).toBe(3);
+    expect(json.json().exitCode).toBe(3);
+    const bad = await runCli(["backup", "--quiet", "--config", path.join(dir, "missing.yml")]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("does not exist");
+  }, 60_000);
+});
