@@ -8,7 +8,7 @@ import { UsageError } from "../runtime/errors.js";
 import type { ExitCode } from "../runtime/exitCodes.js";
 import { formatNotifications, notified } from "../notify/run.js";
 import { summarizeAudit } from "../notify/summary.js";
-import { setup, type CliIO, type GlobalOptions } from "./common.js";
+import { recordOutcome, setup, type CliIO, type GlobalOptions } from "./common.js";
 
 export interface AuditFlags extends GlobalOptions {
   format?: string;
@@ -31,6 +31,7 @@ export async function auditCommand(flags: AuditFlags, io: CliIO): Promise<ExitCo
     () => (flags.deep ? interruptible(audit) : audit()),
     (r, common, finishedAt) => ({ summary: summarizeAudit(r, common, finishedAt), text: renderAuditMarkdown(r) }),
   );
+  recordOutcome(io, { command: "audit", report }, notifications);
   // A failed notification is said on stderr for md and html (the report itself stays the audit's).
   for (const line of formatNotifications(notifications)) io.stderr.write(`triplicate: ${line}\n`);
   const text = format === "json" ? JSON.stringify({ ...report, notifications }, null, 2) + "\n" : format === "html" ? renderAuditHtml(report) : markdown;

@@ -8,6 +8,8 @@ import { loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { defaultDeps, type RunDeps } from "../runtime/context.js";
 import { UsageError } from "../runtime/errors.js";
+import type { CommandReport, CommandSession } from "../metrics/session.js";
+import type { NotifyOutcome } from "../notify/types.js";
 import { LOG_LEVELS, createLogger, type LogLevel } from "../runtime/logger.js";
 
 export interface GlobalOptions {
@@ -23,6 +25,8 @@ export interface CliIO {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
+  /** This command's metrics session (metrics/session.ts), opened by main.ts. */
+  session?: CommandSession;
 }
 
 export const DEFAULT_CONFIG = "triplicate.yml";
@@ -78,7 +82,13 @@ export async function setup(opts: GlobalOptions, io: CliIO): Promise<{ cfg: Conf
     clock: clockFrom(io.env),
     openDestination: (d, o) => openAdapter(d, { logger, dryRun: o.dryRun, createRoot: o.createRoot }),
   });
+  if (io.session) Object.assign(io.session, { cfg, logger });
   return { cfg, deps, logger };
+}
+
+/** What the metrics textfile learns from a command's report. */
+export function recordOutcome(io: CliIO, outcome: CommandReport, notifications: NotifyOutcome[]): void {
+  if (io.session) Object.assign(io.session, { outcome, notifications });
 }
 
 export function printJson(io: CliIO, value: unknown): void {

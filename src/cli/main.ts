@@ -15,6 +15,7 @@ import { initCommand } from "./init.js";
 import { restoreCommand } from "./restore.js";
 import { verifyCommand } from "./verify.js";
 import { auditCommand } from "./audit.js";
+import { finishSession, openSession } from "../metrics/session.js";
 import { asksForHelp, quietIO, wantsQuiet } from "./quiet.js";
 import { silenceAwsNodeVersionWarning } from "../runtime/sdkWarning.js";
 
@@ -31,6 +32,13 @@ export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
 }
 
 async function run(argv: string[], io: CliIO): Promise<ExitCode> {
+  const session = openSession(argv.find((a) => !a.startsWith("-")) ?? "");
+  const code = await dispatch(argv, { ...io, session });
+  await finishSession(session, code);
+  return code;
+}
+
+async function dispatch(argv: string[], io: CliIO): Promise<ExitCode> {
   let code: ExitCode = EXIT.ok;
   const program = new Command("triplicate")
     .description("Back up live SQLite databases with the 3-2-1 rule, and prove it.")

@@ -7,7 +7,7 @@ import { durationMs, parseDuration } from "../runtime/duration.js";
 import { parseSize } from "../runtime/format.js";
 import { formatNotifications, notified } from "../notify/run.js";
 import { summarizeVerify } from "../notify/summary.js";
-import { checkDbFlag, printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
+import { checkDbFlag, printJson, recordOutcome, setup, type CliIO, type GlobalOptions } from "./common.js";
 
 export interface VerifyFlags extends GlobalOptions {
   db?: string;
@@ -50,6 +50,7 @@ export async function verifyCommand(flags: VerifyFlags, io: CliIO): Promise<Exit
     () => (flags.deep ? interruptible(verify) : verify()),
     (r, common, finishedAt) => ({ summary: summarizeVerify(r, common, finishedAt), text: formatVerify(r) }),
   );
+  recordOutcome(io, { command: "verify", report }, notifications);
   if (flags.json) printJson(io, { ...report, notifications });
   else io.stdout.write([text, ...formatNotifications(notifications)].join("\n") + "\n");
   return report.exitCode;
