@@ -6,7 +6,9 @@ import { renderAuditHtml } from "../audit/html/page.js";
 import { renderAuditMarkdown } from "../audit/markdown.js";
 import { UsageError } from "../runtime/errors.js";
 import type { ExitCode } from "../runtime/exitCodes.js";
-import { setup, type CliIO, type GlobalOptions } from "./common.js";
+import { formatNotifications, notified } from "../notify/run.js";
+import { summarizeAudit } from "../notify/summary.js";
+import { recordOutcome, setup, type CliIO, type GlobalOptions } from "./common.js";
 
 export interface AuditFlags extends GlobalOptions {
   format?: string;
@@ -23,8 +25,16 @@ export async function auditCommand(flags: AuditFlags, io: CliIO): Promise<ExitCo
   const { cfg, deps, logger } = await setup(flags, io);
   // Only a deep audit writes scratch copies to clean up; otherwise Ctrl-C keeps its usual meaning.
   const audit = (signal?: AbortSignal) => runAudit(cfg, { deep: !!flags.deep, signal }, deps);
-  const report = await (flags.deep ? interruptible(audit) : audit());
-  const text = format === "json" ? JSON.stringify(report, null, 2) + "\n" : format === "html" ? renderAuditHtml(report) : renderAuditMarkdown(report);
+  // The mail and pings carry the Markdown report; the file or stdout gets the format asked for.
+  const { report, text: markdown, notifications } = await notified(
+    { cfg, deps, command: "audit" },
+    () => (flags.deep ? interruptible(audit) : audit()),
+    (r, common, finishedAt) => ({ summary: summarizeAudit(r, common, finishedAt), text: renderAuditMarkdown(r) }),
+  );
+  recordOutcome(io, { command: "audit", report }, notifications);
+  // A failed notification is said on stderr for md and html (the report itself stays the audit's).
+  for (const line of formatNotifications(notifications)) io.stderr.write(`triplicate: ${line}\n`);
+  const text = format === "json" ? JSON.stringify({ ...report, notifications }, null, 2) + "\n" : format === "html" ? renderAuditHtml(report) : markdown;
   if (flags.out) {
     // Written beside the target, then renamed: a reader never sees half a report.
     const tmp = path.join(path.dirname(path.resolve(flags.out)), `.${path.basename(flags.out)}.tmp-${process.pid}`);

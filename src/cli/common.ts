@@ -8,11 +8,15 @@ import { loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { defaultDeps, type RunDeps } from "../runtime/context.js";
 import { UsageError } from "../runtime/errors.js";
+import type { CommandReport, CommandSession } from "../metrics/session.js";
+import type { NotifyOutcome } from "../notify/types.js";
 import { LOG_LEVELS, createLogger, type LogLevel } from "../runtime/logger.js";
 
 export interface GlobalOptions {
   config: string;
   json?: boolean;
+  /** `--quiet`: main.ts holds all output back unless the exit code is not 0 (cli/quiet.ts). */
+  quiet?: boolean;
   logLevel: LogLevel;
 }
 
@@ -21,6 +25,8 @@ export interface CliIO {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
+  /** This command's metrics session (metrics/session.ts), opened by main.ts. */
+  session?: CommandSession;
 }
 
 export const DEFAULT_CONFIG = "triplicate.yml";
@@ -29,7 +35,8 @@ export function addGlobalOptions(cmd: Command, env: NodeJS.ProcessEnv): Command 
   return cmd
     .option("-c, --config <file>", "config file", env.TRIPLICATE_CONFIG ?? DEFAULT_CONFIG)
     .option("--json", "print one JSON report on stdout")
-    .option("--log-level <level>", `log level on stderr (${LOG_LEVELS.join(", ")})`, "info");
+    .option("--log-level <level>", `log level on stderr (${LOG_LEVELS.join(", ")})`, "info")
+    .option("-q, --quiet", "print nothing when all is well (exit 0); the report and the logs when not (for cron)");
 }
 
 export function toolVersion(): string {
@@ -75,7 +82,13 @@ export async function setup(opts: GlobalOptions, io: CliIO): Promise<{ cfg: Conf
     clock: clockFrom(io.env),
     openDestination: (d, o) => openAdapter(d, { logger, dryRun: o.dryRun, createRoot: o.createRoot }),
   });
+  if (io.session) Object.assign(io.session, { cfg, logger });
   return { cfg, deps, logger };
+}
+
+/** What the metrics textfile learns from a command's report. */
+export function recordOutcome(io: CliIO, outcome: CommandReport, notifications: NotifyOutcome[]): void {
+  if (io.session) Object.assign(io.session, { outcome, notifications });
 }
 
 export function printJson(io: CliIO, value: unknown): void {

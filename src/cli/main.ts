@@ -18,12 +18,30 @@ import { auditCommand } from "./audit.js";
 import { scheduleCommand } from "./schedule.js";
 import { forgetCommand } from "./forget.js";
 import { addHelpExamples } from "./helpText.js";
+import { finishSession, openSession } from "../metrics/session.js";
+import { asksForHelp, quietIO, wantsQuiet } from "./quiet.js";
+import { silenceAwsNodeVersionWarning } from "../runtime/sdkWarning.js";
 
 /**
  * Parses argv, runs one command, returns its exit code. Never calls
  * process.exit, so tests can call it in-process.
  */
 export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
+  if (!wantsQuiet(argv)) return run(argv, io);
+  const quiet = quietIO(io);
+  const code = await run(argv, quiet.io);
+  if (code !== EXIT.ok || asksForHelp(argv)) quiet.release();
+  return code;
+}
+
+async function run(argv: string[], io: CliIO): Promise<ExitCode> {
+  const session = openSession(argv.find((a) => !a.startsWith("-")) ?? "");
+  const code = await dispatch(argv, { ...io, session });
+  await finishSession(session, code);
+  return code;
+}
+
+async function dispatch(argv: string[], io: CliIO): Promise<ExitCode> {
   let code: ExitCode = EXIT.ok;
   const program = new Command("triplicate")
     .description("Back up live SQLite databases with the 3-2-1 rule, and prove it.")
@@ -128,5 +146,6 @@ function reportError(err: unknown, io: CliIO): ExitCode {
 // Run when executed as the bin (not when imported by tests).
 const invoked = process.argv[1] ? await import("node:fs").then((fs) => fs.realpathSync(process.argv[1])) : "";
 if (invoked && import.meta.url === (await import("node:url")).pathToFileURL(invoked).href) {
+  silenceAwsNodeVersionWarning(process.env);
   process.exitCode = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
 }

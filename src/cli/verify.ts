@@ -5,7 +5,9 @@ import type { DeepBudget } from "../verify/deepCheck.js";
 import { UsageError } from "../runtime/errors.js";
 import { durationMs, parseDuration } from "../runtime/duration.js";
 import { parseSize } from "../runtime/format.js";
-import { checkDbFlag, printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
+import { formatNotifications, notified } from "../notify/run.js";
+import { summarizeVerify } from "../notify/summary.js";
+import { checkDbFlag, printJson, recordOutcome, setup, type CliIO, type GlobalOptions } from "./common.js";
 
 export interface VerifyFlags extends GlobalOptions {
   db: string[];
@@ -43,9 +45,14 @@ export async function verifyCommand(flags: VerifyFlags, io: CliIO): Promise<Exit
   // A deep check writes scratch copies of whole databases: Ctrl-C must not leave them behind.
   // Without --deep there is nothing to clean up: Ctrl-C keeps its usual meaning.
   const verify = (signal?: AbortSignal) => runVerify(cfg, { db: flags.db, deep: !!flags.deep, budget, signal }, deps);
-  const report = await (flags.deep ? interruptible(verify) : verify());
-  if (flags.json) printJson(io, report);
-  else io.stdout.write(formatVerify(report) + "\n");
+  const { report, text, notifications } = await notified(
+    { cfg, deps, command: "verify" },
+    () => (flags.deep ? interruptible(verify) : verify()),
+    (r, common, finishedAt) => ({ summary: summarizeVerify(r, common, finishedAt), text: formatVerify(r) }),
+  );
+  recordOutcome(io, { command: "verify", report }, notifications);
+  if (flags.json) printJson(io, { ...report, notifications });
+  else io.stdout.write([text, ...formatNotifications(notifications)].join("\n") + "\n");
   return report.exitCode;
 }
 

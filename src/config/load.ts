@@ -57,6 +57,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
           : d,
     ),
     staging: cfg.staging ? abs(cfg.staging) : defaultStaging(env, process.getuid?.()),
+    metrics: cfg.metrics && { textfile: abs(cfg.metrics.textfile) },
     configPath: path.resolve(file),
   };
   const same = samePlaceProblems(resolved.destinations);

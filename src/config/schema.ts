@@ -7,6 +7,8 @@ import { z } from "zod";
 import { parseDuration, type Duration } from "../runtime/duration.js";
 import { s3OptionsSchema, checkS3Options } from "../../adapters/s3/options.js";
 import { sftpOptionsSchema, checkSftpOptions } from "../../adapters/sftp/options.js";
+import { notifySchema } from "../notify/schema.js";
+import { metricsSchema } from "../metrics/schema.js";
 
 /**
  * Names end up as folder names on every destination, so they are held to a
@@ -184,6 +186,10 @@ export const configSchema = z
     staging: z.string().min(1).optional(),
     /** Unfinished uploads and artifacts without a manifest older than this are removed. */
     leftoverGrace: duration.default(parseDuration("24h")),
+    /** Alerts (src/notify/): pings, webhooks, mail; a failing one never changes the exit code. */
+    notify: notifySchema.default([]),
+    /** Prometheus text file written after every command (src/metrics/). */
+    metrics: metricsSchema.optional(),
   })
   .superRefine((cfg, ctx) => {
     unique(cfg.databases.map((d) => d.name), "databases", ctx);

@@ -20,5 +20,8 @@ export function createLogger(level: LogLevel, stream: NodeJS.WritableStream & { 
     const pretty = createRequire(import.meta.url)("pino-pretty") as typeof import("pino-pretty");
     return pino({ level, redact }, pretty({ destination: stream, colorize: true, translateTime: "SYS:HH:MM:ss", ignore: "pid,hostname", sync: true }));
   }
-  return pino({ level, redact, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 2, sync: true }));
+  // The process's own stderr is written straight to fd 2 (synchronously, so nothing is lost at exit);
+  // any other stream (--quiet's holder, cli/quiet.ts) gets the lines as they are made.
+  const dest = stream === process.stderr ? pino.destination({ dest: 2, sync: true }) : stream;
+  return pino({ level, redact, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, dest);
 }
