@@ -1,8 +1,8 @@
 import { rm } from "node:fs/promises";
 import type { Logger } from "pino";
 import type { DatabaseConfig } from "../config/schema.js";
-import { buildArtifact, type Artifact } from "../artifact/build.js";
-import { EXTENSION, type Codec } from "../artifact/codecs.js";
+import { artifactExtension, buildArtifact, type Artifact } from "../artifact/build.js";
+import type { Codec } from "../artifact/codecs.js";
 import { keys } from "../publish/ids.js";
 import { buildManifest, type Manifest } from "../publish/manifest.js";
 import type { RunDeps } from "../runtime/context.js";
@@ -19,6 +19,8 @@ export interface PrepareJob {
   snapshotId: string;
   createdAt: Date;
   codec: Codec;
+  /** age public keys from `encryption.recipients`; null: not encrypted. */
+  recipients: string[] | null;
   staging: string;
   tags: string[];
   /** checks.foreignKeys from the config. */
@@ -47,7 +49,7 @@ export async function prepareSnapshot(job: PrepareJob): Promise<Prepared> {
   const { db, snapshotId, createdAt, codec, deps, log } = job;
   // The pid in the name lets a later run tell this run's files from those of a run that was killed.
   const snapshotFile = stagedFile(job.staging, db.name, snapshotId, process.pid);
-  const artifactFile = `${snapshotFile}.${EXTENSION[codec.algorithm]}`;
+  const artifactFile = `${snapshotFile}.${artifactExtension(codec, job.recipients)}`;
   await checkStagingRoom({ staging: job.staging, dbName: db.name, dbPath: db.path, compressed: codec.algorithm !== "none" });
   try {
     log.info({ snapshotId, source: db.path }, "taking snapshot");
@@ -58,7 +60,7 @@ export async function prepareSnapshot(job: PrepareJob): Promise<Prepared> {
     const verified = verifyInWorker({
       dbName: db.name, file: copy.path, expectedCounts: copy.sourceCounts, sourceJournalMode: copy.sourceJournalMode, foreignKeys: job.foreignKeys,
     }).then((result) => ({ ...result, ms: Math.round(performance.now() - verifyStarted) }));
-    const [checked, built] = await Promise.allSettled([verified, buildArtifact(copy.path, artifactFile, codec)]);
+    const [checked, built] = await Promise.allSettled([verified, buildArtifact(copy.path, artifactFile, codec, job.recipients)]);
     if (checked.status === "rejected") throw withNextStep(checked.reason, db);
     if (built.status === "rejected") throw built.reason;
     const artifact = built.value;

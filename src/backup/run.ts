@@ -141,7 +141,7 @@ async function backupOne(
   const run: DatabaseRun = { db: db.name, snapshotId, exitCode: EXIT.failed, destinations: [] };
   let prepared: Prepared;
   try {
-    prepared = await prepareSnapshot({ db, snapshotId, createdAt, codec, staging, tags: opts.tags, foreignKeys: cfg.checks.foreignKeys, deps, log });
+    prepared = await prepareSnapshot({ db, snapshotId, createdAt, codec, recipients: cfg.encryption?.recipients ?? null, staging, tags: opts.tags, foreignKeys: cfg.checks.foreignKeys, deps, log });
   } catch (err) {
     // Nothing was shipped, so nothing anywhere is deleted.
     run.error = (err as Error).message;

@@ -7,11 +7,13 @@ import { renderAuditMarkdown } from "../audit/markdown.js";
 import { UsageError } from "../runtime/errors.js";
 import type { ExitCode } from "../runtime/exitCodes.js";
 import { setup, type CliIO, type GlobalOptions } from "./common.js";
+import { loadIdentity } from "../encryption/identity.js";
 
 export interface AuditFlags extends GlobalOptions {
   format?: string;
   out?: string;
   deep?: boolean;
+  identity?: string;
 }
 
 const FORMATS = ["md", "html", "json"] as const;
@@ -21,8 +23,10 @@ export async function auditCommand(flags: AuditFlags, io: CliIO): Promise<ExitCo
   const format = flags.json ? "json" : (flags.format ?? "md");
   if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format ${format} is not one of ${FORMATS.join(", ")}`);
   const { cfg, deps, logger } = await setup(flags, io);
+  if (flags.identity && !flags.deep) throw new UsageError("--identity opens encrypted copies for a deep check: add --deep");
+  const identity = flags.identity ? await loadIdentity(flags.identity) : undefined;
   // Only a deep audit writes scratch copies to clean up; otherwise Ctrl-C keeps its usual meaning.
-  const audit = (signal?: AbortSignal) => runAudit(cfg, { deep: !!flags.deep, signal }, deps);
+  const audit = (signal?: AbortSignal) => runAudit(cfg, { deep: !!flags.deep, signal, identity }, deps);
   const report = await (flags.deep ? interruptible(audit) : audit());
   const text = format === "json" ? JSON.stringify(report, null, 2) + "\n" : format === "html" ? renderAuditHtml(report) : renderAuditMarkdown(report);
   if (flags.out) {

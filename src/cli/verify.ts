@@ -6,12 +6,14 @@ import { UsageError } from "../runtime/errors.js";
 import { durationMs, parseDuration } from "../runtime/duration.js";
 import { parseSize } from "../runtime/format.js";
 import { checkDbFlag, printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
+import { loadIdentity } from "../encryption/identity.js";
 
 export interface VerifyFlags extends GlobalOptions {
   db?: string;
   deep?: boolean;
   budget?: string;
   maxTime?: string;
+  identity?: string;
 }
 
 /** `--budget 10GB` / `--max-time 20m`, per destination; usage errors name the flag. */
@@ -40,9 +42,11 @@ export async function verifyCommand(flags: VerifyFlags, io: CliIO): Promise<Exit
   const { cfg, deps } = await setup(flags, io);
   checkDbFlag(cfg, flags.db);
   const budget = deepBudget(flags);
+  if (flags.identity && !flags.deep) throw new UsageError("--identity opens encrypted copies for a deep check: add --deep");
+  const identity = flags.identity ? await loadIdentity(flags.identity) : undefined;
   // A deep check writes scratch copies of whole databases: Ctrl-C must not leave them behind.
   // Without --deep there is nothing to clean up: Ctrl-C keeps its usual meaning.
-  const verify = (signal?: AbortSignal) => runVerify(cfg, { db: flags.db, deep: !!flags.deep, budget, signal }, deps);
+  const verify = (signal?: AbortSignal) => runVerify(cfg, { db: flags.db, deep: !!flags.deep, budget, signal, identity }, deps);
   const report = await (flags.deep ? interruptible(verify) : verify());
   if (flags.json) printJson(io, report);
   else io.stdout.write(formatVerify(report) + "\n");

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { parseDuration, type Duration } from "../runtime/duration.js";
 import { s3OptionsSchema, checkS3Options } from "../../adapters/s3/options.js";
 import { sftpOptionsSchema, checkSftpOptions } from "../../adapters/sftp/options.js";
+import { encryptionSchema } from "./encryption.js";
 
 /**
  * Names end up as folder names on every destination, so they are held to a
@@ -120,6 +121,8 @@ const policySchema = z.strictObject({
   verifiedLevel: z.enum(["store-checksum", "read-back", "restore-tested"], { error: "verifiedLevel must be store-checksum, read-back or restore-tested" }).default("store-checksum"),
   /** The audit flags copies not restore-tested within this window; the "0" of 3-2-1-1-0 counts failures in it. */
   proveWithin: duration.optional(),
+  /** The audit makes an offsite copy that is not encrypted (encryption: in the config) a finding. */
+  encrypted: z.boolean({ error: "policy.encrypted must be true or false" }).optional(),
 });
 
 /**
@@ -179,6 +182,7 @@ export const configSchema = z
     destinations: z.array(destinationSchema).min(1, { error: "list at least one destination" }),
     policy: policySchema.default({ copies: 3, media: 2, offsite: 1, verifiedLevel: "store-checksum" }),
     compression: compressionSchema.default({}),
+    encryption: encryptionSchema.optional(),
     checks: checksSchema.default({ foreignKeys: "warn" }),
     guard: guardSchema.default(GUARD_DEFAULTS),
     staging: z.string().min(1).optional(),
