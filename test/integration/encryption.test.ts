@@ -7,6 +7,7 @@ import path from "node:path";
 import { generateIdentity, identityToRecipient } from "age-encryption";
 import { runCli, tempDir } from "../helpers/cli.js";
 import { createSampleDb } from "../helpers/sqlite.js";
+import { flipByte } from "../helpers/damage.js";
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -109,6 +110,18 @@ describe("encryption with age", () => {
     const ok = await runCli(["verify", "--deep", "--config", cfg, "--identity", identityFile, "--json"], { env });
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     expect(ok.json().destinations[0].copies[0]).toMatchObject({ state: "complete", deep: { ok: true } });
+  });
+
+  it("with the right identity, a rotted ciphertext or age header is damage: restore falls back, verify --deep marks it", async () => {
+    await flipByte(artifactOn("disk")); // in the encrypted body
+    await flipByte(artifactOn("cloud"), 40); // in the recipient stanza of the header
+    const v = await runCli(["verify", "--deep", "--config", cfg, "--identity", identityFile, "--json"], { env });
+    expect(v.code).toBe(3);
+    const states = v.json().destinations.map((d: any) => [d.copies[0].state, d.copies[0].deep.ok]);
+    expect(states).toEqual([["damaged", false], ["damaged", false]]);
+    const r = await runCli(["restore", "app", "--config", cfg, "--to", path.join(dir, "out.db"), "--identity", identityFile, "--json"], { env });
+    expect(r.code).toBe(1);
+    expect(r.json().attempts.map((a: any) => a.ok)).toEqual([false, false]);
   });
 
   it("the audit reports each copy as encrypted, to which recipients", async () => {
