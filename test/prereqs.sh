@@ -8,6 +8,7 @@ declare -A need=(
   [sqlite3]=sqlite3                 # bench baseline and corrupt-database fixtures
   [zstd]=zstd                       # bench baseline and cross-checks of our .zst artifacts
   [/usr/bin/chromium]=chromium      # the audit HTML is rendered in a real headless browser
+  [age]=age                         # interop: an encrypted artifact must open with the age CLI
   [moto_server]=python3-moto        # strict S3 server (moto 5 via pip is preferred; Debian's is the fallback)
 )
 

@@ -6,12 +6,15 @@ import { HashingCounter } from "../../adapters/streams.js";
 import { createPrivateFile } from "../runtime/privateFiles.js";
 import type { BlobSource } from "../../adapters/types.js";
 import { EXTENSION, type Codec, type CompressionAlgorithm } from "./codecs.js";
+import { encryptStream } from "../encryption/age.js";
 
 export interface Artifact {
   /** Staged artifact on local disk, shipped to every destination. */
   path: string;
-  /** e.g. "zst"; the artifact key ends `.sqlite.<ext>`. */
+  /** e.g. "zst" or "zst.age"; the artifact key ends `.sqlite.<ext>`. */
   ext: string;
+  /** The age recipients (public keys) the artifact is encrypted to; null when it is not encrypted. */
+  recipients: string[] | null;
   compression: CompressionAlgorithm;
   compressionLevel: number | null;
   rawSize: number;
@@ -22,11 +25,13 @@ export interface Artifact {
 }
 
 /**
- * One streaming pass over the snapshot: hash the raw bytes, compress, hash
- * the compressed bytes, write the artifact. Memory is a few stream buffers
- * whatever the database size. Encryption will slot in after compression.
+ * One streaming pass over the snapshot: hash the raw bytes, compress,
+ * encrypt with age when there are recipients, hash what comes out, write the
+ * artifact. Memory is a few stream buffers whatever the database size. The
+ * artifact hash is of the final (encrypted) bytes, so a read-back at backup
+ * time proves a copy without any private key.
  */
-export async function buildArtifact(snapshotPath: string, artifactPath: string, codec: Codec): Promise<Artifact> {
+export async function buildArtifact(snapshotPath: string, artifactPath: string, codec: Codec, recipients: string[] | null = null): Promise<Artifact> {
   const started = performance.now();
   const raw = new HashingCounter();
   const packed = new HashingCounter();
@@ -36,6 +41,7 @@ export async function buildArtifact(snapshotPath: string, artifactPath: string, 
       createReadStream(snapshotPath, { highWaterMark: 256 << 10 }),
       raw,
       codec.compress(),
+      ...(recipients ? [encryptStream(recipients)] : []),
       packed,
       createWriteStream(artifactPath, { flush: true }),
     );
@@ -45,7 +51,8 @@ export async function buildArtifact(snapshotPath: string, artifactPath: string, 
   }
   return {
     path: artifactPath,
-    ext: EXTENSION[codec.algorithm],
+    ext: artifactExtension(codec, recipients),
+    recipients,
     compression: codec.algorithm,
     compressionLevel: codec.level,
     rawSize: raw.bytes,
@@ -64,4 +71,9 @@ export function artifactSource(a: Pick<Artifact, "path" | "size" | "sha256">): B
     sha256: a.sha256,
     localPath: a.path,
   };
+}
+
+/** `zst`, or `zst.age` when encrypted: the artifact's name says what opens it. */
+export function artifactExtension(codec: Codec, recipients: string[] | null): string {
+  return recipients ? `${EXTENSION[codec.algorithm]}.age` : EXTENSION[codec.algorithm];
 }

@@ -11,10 +11,12 @@ import { EXIT, type ExitCode } from "../runtime/exitCodes.js";
 import { inventoryDestination, type CopyRecord, type CopyState, type DestinationInventory } from "../catalog/inventory.js";
 import { judgePolicy, type CopyEvidence, type PolicyVerdict } from "../policy/judge.js";
 import { describePolicy, planForCopies } from "../retention/apply.js";
-import { allSettledOrThrow, deepCheckCopies, makeScratch } from "../verify/deepCheck.js";
+import { allSettledOrThrow, deepCheckCopies, deepCheckOrder, makeScratch, requireIdentities } from "../verify/deepCheck.js";
+import type { AgeKeys } from "../encryption/age.js";
 import { atLeast, type DeepCheck, type ProofLevel } from "../verify/proofs.js";
 import type { StorageAdapter } from "../../adapters/types.js";
 import { foreignOf, withoutGoodCopy } from "./coverage.js";
+import { encryptionOf, unencryptedFindings, unencryptedOffsite } from "./encryption.js";
 
 /** Bump on any breaking change to the JSON; documented in README ("Audit JSON"). */
 export const AUDIT_SCHEMA = "triplicate.audit/v1";
@@ -42,7 +44,11 @@ export interface AuditDatabase {
     /** The strongest proof the copy has had, and when: it counts for 3-2-1 at `policy.verifiedLevel` or above. */
     proof?: { level: ProofLevel; at?: string };
     lastDeepCheck?: DeepCheck;
+    /** The age recipients (public keys) the copy is encrypted to; null: stored in the clear. Absent when there is no copy. */
+    encryption?: { recipients: string[] } | null;
   }[];
+  /** With `policy.encrypted: true`: copies on offsite destinations that are not encrypted. */
+  unencryptedOffsite?: { destination: string; snapshotIds: string[] }[];
   /** Per destination: what retention keeps and why, and whether the store matches its policy. */
   retention: {
     destination: string;
@@ -96,7 +102,7 @@ export interface AuditReport {
  * last run's log): live inventories in parallel, 3-2-1 per database on its
  * latest snapshot, retention coverage, damage and leftovers.
  */
-export async function runAudit(cfg: Config, opts: { deep: boolean; signal?: AbortSignal }, deps: RunDeps): Promise<AuditReport> {
+export async function runAudit(cfg: Config, opts: { deep: boolean; signal?: AbortSignal; identity?: AgeKeys }, deps: RunDeps): Promise<AuditReport> {
   const open = await openDestinations(cfg.destinations, deps, { dryRun: false });
   let inventories: { cfg: DestinationConfig; adapter?: StorageAdapter; inv: DestinationInventory }[];
   try {
@@ -108,7 +114,7 @@ export async function runAudit(cfg: Config, opts: { deep: boolean; signal?: Abor
       })),
     );
     // Each check is recorded beside its copy as it finishes, so a Ctrl-C keeps those already done.
-    if (opts.deep) await deepCheckLatest(inventories, cfg, deps, opts.signal);
+    if (opts.deep) await deepCheckLatest(inventories, cfg, deps, opts.signal, opts.identity);
   } finally {
     await closeAll(open);
   }
@@ -121,14 +127,17 @@ async function deepCheckLatest(
   cfg: Config,
   deps: RunDeps,
   signal?: AbortSignal,
+  identity?: AgeKeys,
 ): Promise<void> {
-  const scratch = await makeScratch(stagingDir(cfg), "audit-");
   const configured = new Set(cfg.databases.map((d) => d.name));
+  // Before the scratch folder or any proof: a missing or wrong key stops the audit (exit 2).
+  requireIdentities(inventories.map(({ inv }) => (inv.reachable ? deepCheckOrder(inv.copies.filter((c) => configured.has(c.db))) : [])), identity);
+  const scratch = await makeScratch(stagingDir(cfg), "audit-");
   try {
     await allSettledOrThrow(
       inventories.map(({ cfg: d, adapter, inv }) =>
         adapter && inv.reachable
-          ? deepCheckCopies(adapter, d.name, inv.copies.filter((c) => configured.has(c.db)), { scratch, author: deps, signal })
+          ? deepCheckCopies(adapter, d.name, inv.copies.filter((c) => configured.has(c.db)), { scratch, author: deps, signal, identity })
           : undefined,
       ),
     );
@@ -189,8 +198,9 @@ function auditDatabase(name: string, mine: Holding[], cfg: Config, opts: BuildOp
   const latestCopies = latestCopiesOf(mine, latestCopy?.snapshotId, cfg.policy.verifiedLevel);
   const policy = judgePolicy(evidenceOf(latestCopies, mine), cfg.policy, { snapshotCreatedAt: latestCopy ? latestCopy.createdAt : null, now: opts.now });
   const empty = withoutGoodCopy(mine);
+  const plain = cfg.policy.encrypted ? unencryptedOffsite(mine) : undefined;
   return {
-    findings: empty.map((e) => `${name}: ${e.destination} holds no good copy of ${name} (${e.why})`),
+    findings: [...empty.map((e) => `${name}: ${e.destination} holds no good copy of ${name} (${e.why})`), ...unencryptedFindings(name, plain ?? [])],
     db: name,
     latest: latestCopy
       ? {
@@ -209,6 +219,7 @@ function auditDatabase(name: string, mine: Holding[], cfg: Config, opts: BuildOp
     orphans: mine.flatMap(({ d, copies }) => copies.filter((c) => c.state === "orphan").map((c) => ({ destination: d.name, key: (c.artifactKey ?? c.proofKeys?.[0])! }))),
     ...(cfg.policy.proveWithin ? { unproven: unprovenOf(mine, opts.now.getTime() - durationMs(cfg.policy.proveWithin)) } : {}),
     withoutGoodCopy: empty.map((e) => e.destination),
+    ...(plain ? { unencryptedOffsite: plain } : {}),
     foreign: foreignOf(mine, name),
     history: mine.map(({ d, inv, copies }) => ({
       destination: d.name,
@@ -248,6 +259,7 @@ function latestCopiesOf(mine: Holding[], latestId: string | undefined, verifiedL
       detail,
       proof,
       lastDeepCheck: test ? { ok: test.ok, checkedAt: test.at } : undefined,
+      ...encryptionOf(c),
     };
   });
 }

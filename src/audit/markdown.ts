@@ -1,4 +1,5 @@
 import type { AuditDatabase, AuditReport } from "./build.js";
+import { encryptionText } from "./encryption.js";
 import { deepCheckText, formatUtc, freshnessOf, lockText, policySummary, proofText, verdictWords } from "./words.js";
 
 /*
@@ -105,7 +106,7 @@ function copiesSection(db: AuditDatabase, at: string): string[] {
     db.latest ? `### Copies of the latest snapshot (${code(db.latest.snapshotId)})` : "### Copies of the latest snapshot",
     "",
     ...table(
-      ["Destination", "State", "Verified", "Proof", "Locked until", "Last deep check", "Detail"],
+      ["Destination", "State", "Verified", "Proof", "Locked until", "Last deep check", "Encrypted", "Detail"],
       db.latestCopies.map((c) => [
         mdCell(c.destination),
         c.state === "complete" ? "complete" : `**${mdCell(c.state)}**`,
@@ -113,6 +114,7 @@ function copiesSection(db: AuditDatabase, at: string): string[] {
         mdCell(proofText(c.proof)),
         mdCell(lockText(c.lockedUntil, at)),
         mdCell(deepCheckText(c.lastDeepCheck)),
+        mdCell(encryptionText(c.encryption)),
         mdCell(c.detail),
       ]),
     ),

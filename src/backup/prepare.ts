@@ -1,8 +1,8 @@
 import { rm } from "node:fs/promises";
 import type { Logger } from "pino";
 import type { DatabaseConfig } from "../config/schema.js";
-import { buildArtifact, type Artifact } from "../artifact/build.js";
-import { EXTENSION, type Codec } from "../artifact/codecs.js";
+import { artifactExtension, buildArtifact, type Artifact } from "../artifact/build.js";
+import type { Codec } from "../artifact/codecs.js";
 import { keys } from "../publish/ids.js";
 import { buildManifest, type Manifest } from "../publish/manifest.js";
 import type { RunDeps } from "../runtime/context.js";
@@ -21,6 +21,8 @@ export interface PrepareJob {
   snapshotId: string;
   createdAt: Date;
   codec: Codec;
+  /** age public keys from `encryption.recipients`; null: not encrypted. */
+  recipients: string[] | null;
   staging: string;
   tags: string[];
   /** checks.foreignKeys from the config. */
@@ -71,7 +73,7 @@ export async function packSnapshot(job: PrepareJob): Promise<Packing> {
   const { db, snapshotId, createdAt, codec, deps, log } = job;
   // The pid in the name lets a later run tell this run's files from those of a run that was killed.
   const snapshotFile = stagedFile(job.staging, db.name, snapshotId, process.pid);
-  const artifactFile = `${snapshotFile}.${EXTENSION[codec.algorithm]}`;
+  const artifactFile = `${snapshotFile}.${artifactExtension(codec, job.recipients)}`;
   const discard = async () => {
     await removeSqliteFiles(snapshotFile);
     await rm(artifactFile, { force: true });
@@ -94,7 +96,7 @@ export async function packSnapshot(job: PrepareJob): Promise<Packing> {
   ).then((result) => ({ ...result, ms: Math.round(performance.now() - verifyStarted) }));
   let artifact: Artifact;
   try {
-    artifact = await buildArtifact(copy.path, artifactFile, codec);
+    artifact = await buildArtifact(copy.path, artifactFile, codec, job.recipients);
   } catch (err) {
     await checks.catch(() => undefined);
     await discard();

@@ -157,7 +157,7 @@ async function backupOne(
   };
   let packing: Packing;
   try {
-    packing = await packSnapshot({ db, snapshotId, createdAt, codec, staging, tags: opts.tags, foreignKeys: cfg.checks.foreignKeys, deps, log, checkPool });
+    packing = await packSnapshot({ db, snapshotId, createdAt, codec, recipients: cfg.encryption?.recipients ?? null, staging, tags: opts.tags, foreignKeys: cfg.checks.foreignKeys, deps, log, checkPool });
   } catch (err) {
     return failed(err);
   }

@@ -16,8 +16,8 @@ import { isAlive } from "../runtime/lock.js";
 /** statfs(2)'s f_type of tmpfs: the folder lives in memory. */
 const TMPFS_MAGIC = 0x01021994;
 
-/** `<id>.pid<pid>.sqlite`, its artifact `….sqlite.zst` and SQLite's side files; also the names before the pid was added. */
-const STAGED = new RegExp(`^(${SNAPSHOT_ID.source.slice(1, -1)})(?:\\.pid(?<pid>\\d+))?\\.sqlite(?:\\.[a-z0-9]+)?(?:-wal|-shm|-journal)?$`);
+/** `<id>.pid<pid>.sqlite`, its artifact `….sqlite.zst` (`.zst.age` when encrypted) and SQLite's side files; also the names before the pid was added. */
+const STAGED = new RegExp(`^(${SNAPSHOT_ID.source.slice(1, -1)})(?:\\.pid(?<pid>\\d+))?\\.sqlite(?:\\.[a-z0-9]+)?(?:\\.age)?(?:-wal|-shm|-journal)?$`);
 
 export type StatFs = (dir: string) => Promise<{ bavail: number; bsize: number; type: number }>;
 

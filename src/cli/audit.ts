@@ -9,11 +9,13 @@ import type { ExitCode } from "../runtime/exitCodes.js";
 import { formatNotifications, notified } from "../notify/run.js";
 import { summarizeAudit } from "../notify/summary.js";
 import { recordOutcome, setup, type CliIO, type GlobalOptions } from "./common.js";
+import { loadIdentity } from "../encryption/identity.js";
 
 export interface AuditFlags extends GlobalOptions {
   format?: string;
   out?: string;
   deep?: boolean;
+  identity?: string;
 }
 
 const FORMATS = ["md", "html", "json"] as const;
@@ -24,7 +26,9 @@ export async function auditCommand(flags: AuditFlags, io: CliIO): Promise<ExitCo
   if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format ${format} is not one of ${FORMATS.join(", ")}`);
   const { cfg, deps, logger } = await setup(flags, io);
   // Only a deep audit writes scratch copies to clean up; otherwise Ctrl-C keeps its usual meaning.
-  const audit = (signal?: AbortSignal) => runAudit(cfg, { deep: !!flags.deep, signal }, deps);
+  if (flags.identity && !flags.deep) throw new UsageError("--identity opens encrypted copies for a deep check: add --deep");
+  const identity = flags.identity ? await loadIdentity(flags.identity) : undefined;
+  const audit = (signal?: AbortSignal) => runAudit(cfg, { deep: !!flags.deep, signal, identity }, deps);
   // The mail and pings carry the Markdown report; the file or stdout gets the format asked for.
   const { report, text: markdown, notifications } = await notified(
     { cfg, deps, command: "audit" },

@@ -26,6 +26,8 @@ import { silenceAwsNodeVersionWarning } from "../runtime/sdkWarning.js";
  * Parses argv, runs one command, returns its exit code. Never calls
  * process.exit, so tests can call it in-process.
  */
+const IDENTITY_HELP = "age identity file (AGE-SECRET-KEY-1…) that opens encrypted copies";
+
 export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
   if (!wantsQuiet(argv)) return run(argv, io);
   const quiet = quietIO(io);
@@ -80,6 +82,7 @@ async function dispatch(argv: string[], io: CliIO): Promise<ExitCode> {
     .option("--at <time>", "newest snapshot at or before this ISO time or age (2d, 36h); default now")
     .option("--from <destination>", "only this destination")
     .option("--force", "replace a database that has a live -wal file (it is moved aside, not deleted)")
+    .option("--identity <file>", IDENTITY_HELP)
     .action(async (db, o) => void (code = await restoreCommand(db, o, io)));
 
   addGlobalOptions(program.command("verify").description("check every copy against its manifest; --deep does a full restore test"), io.env)
@@ -87,12 +90,14 @@ async function dispatch(argv: string[], io: CliIO): Promise<ExitCode> {
     .option("--deep", "restore-test the newest copy of each database on each destination in a temp folder (with --budget or --max-time: copies least recently proven first)")
     .option("--budget <size>", "with --deep: restore-test copies until this many artifact bytes per destination (e.g. 10GB)")
     .option("--max-time <duration>", "with --deep: start no new restore test after this long per destination (e.g. 20m)")
+    .option("--identity <file>", `with --deep: ${IDENTITY_HELP}`)
     .action(async (o) => void (code = await verifyCommand(o, io)));
 
   addGlobalOptions(program.command("audit").description("compliance report from the live destinations (3-2-1, freshness, retention, damage)"), io.env)
     .option("--format <format>", "md, html or json (--json is the same as --format json)", "md")
     .option("--out <file>", "write the report to this file instead of stdout")
     .option("--deep", "also restore-test the newest copy of each database on each destination")
+    .option("--identity <file>", `with --deep: ${IDENTITY_HELP}`)
     .action(async (o) => void (code = await auditCommand(o, io)));
 
   addGlobalOptions(program.command("schedule").description("stay running and back up on a cron schedule (for containers and hosts without cron)"), io.env)

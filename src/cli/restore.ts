@@ -3,17 +3,20 @@ import { interruptible } from "../runtime/interrupt.js";
 import type { ExitCode } from "../runtime/exitCodes.js";
 import { formatBytes } from "../runtime/format.js";
 import { printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
+import { loadIdentity } from "../encryption/identity.js";
 
 export interface RestoreFlags extends GlobalOptions {
   to?: string;
   at?: string;
   from?: string;
   force?: boolean;
+  identity?: string;
 }
 
 export async function restoreCommand(db: string, flags: RestoreFlags, io: CliIO): Promise<ExitCode> {
   const { cfg, deps } = await setup(flags, io);
-  const report = await interruptible((signal) => runRestore(cfg, { db, to: flags.to, at: flags.at, from: flags.from, force: !!flags.force, signal }, deps));
+  const identity = flags.identity ? await loadIdentity(flags.identity) : undefined;
+  const report = await interruptible((signal) => runRestore(cfg, { db, to: flags.to, at: flags.at, from: flags.from, force: !!flags.force, signal, identity }, deps));
   if (flags.json) printJson(io, report);
   else io.stdout.write(formatRestore(report) + "\n");
   return report.exitCode;

@@ -8,10 +8,12 @@ import { parseSize } from "../runtime/format.js";
 import { formatNotifications, notified } from "../notify/run.js";
 import { summarizeVerify } from "../notify/summary.js";
 import { checkDbFlag, printJson, recordOutcome, setup, type CliIO, type GlobalOptions } from "./common.js";
+import { loadIdentity } from "../encryption/identity.js";
 
 export interface VerifyFlags extends GlobalOptions {
   db: string[];
   deep?: boolean;
+  identity?: string;
   budget?: string;
   maxTime?: string;
 }
@@ -44,7 +46,9 @@ export async function verifyCommand(flags: VerifyFlags, io: CliIO): Promise<Exit
   const budget = deepBudget(flags);
   // A deep check writes scratch copies of whole databases: Ctrl-C must not leave them behind.
   // Without --deep there is nothing to clean up: Ctrl-C keeps its usual meaning.
-  const verify = (signal?: AbortSignal) => runVerify(cfg, { db: flags.db, deep: !!flags.deep, budget, signal }, deps);
+  if (flags.identity && !flags.deep) throw new UsageError("--identity opens encrypted copies for a deep check: add --deep");
+  const identity = flags.identity ? await loadIdentity(flags.identity) : undefined;
+  const verify = (signal?: AbortSignal) => runVerify(cfg, { db: flags.db, deep: !!flags.deep, budget, signal, identity }, deps);
   const { report, text, notifications } = await notified(
     { cfg, deps, command: "verify" },
     () => (flags.deep ? interruptible(verify) : verify()),

@@ -10,6 +10,8 @@ import { sftpOptionsSchema, checkSftpOptions } from "../../adapters/sftp/options
 import { notifySchema } from "../notify/schema.js";
 import { metricsSchema } from "../metrics/schema.js";
 
+import { encryptionSchema } from "./encryption.js";
+
 /**
  * Names end up as folder names on every destination, so they are held to a
  * small safe alphabet: no slashes, no dots at the start, nothing that could
@@ -122,6 +124,8 @@ const policySchema = z.strictObject({
   verifiedLevel: z.enum(["store-checksum", "read-back", "restore-tested"], { error: "verifiedLevel must be store-checksum, read-back or restore-tested" }).default("store-checksum"),
   /** The audit flags copies not restore-tested within this window; the "0" of 3-2-1-1-0 counts failures in it. */
   proveWithin: duration.optional(),
+  /** The audit makes an offsite copy that is not encrypted (encryption: in the config) a finding. */
+  encrypted: z.boolean({ error: "policy.encrypted must be true or false" }).optional(),
 });
 
 /**
@@ -181,6 +185,7 @@ export const configSchema = z
     destinations: z.array(destinationSchema).min(1, { error: "list at least one destination" }),
     policy: policySchema.default({ copies: 3, media: 2, offsite: 1, verifiedLevel: "store-checksum" }),
     compression: compressionSchema.default({}),
+    encryption: encryptionSchema.optional(),
     checks: checksSchema.default({ foreignKeys: "warn" }),
     guard: guardSchema.default(GUARD_DEFAULTS),
     staging: z.string().min(1).optional(),

@@ -78,7 +78,7 @@ export function buildManifest(i: ManifestInput): Manifest {
     raw: { size: i.artifact.rawSize, sha256: i.artifact.rawSha256 },
     artifact: { key: i.artifactKey, size: i.artifact.size, sha256: i.artifact.sha256 },
     compression: { algorithm: i.artifact.compression, level: i.artifact.compressionLevel },
-    encryption: null,
+    encryption: i.artifact.recipients ? { recipients: i.artifact.recipients } : null,
     tags: i.tags,
     ...(i.anomaly ? { anomaly: i.anomaly } : {}),
   };

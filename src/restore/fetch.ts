@@ -1,5 +1,5 @@
 import { open, type FileHandle } from "node:fs/promises";
-import type { Readable, Transform } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { StorageAdapter } from "../../adapters/types.js";
 import { HashingCounter } from "../../adapters/streams.js";
@@ -10,6 +10,8 @@ import { FileTailHasher } from "./decode/tailHasher.js";
 import { verifyInWorker } from "../snapshot/verify.js";
 import { removeSqliteFiles } from "../runtime/sqliteFiles.js";
 import { TriplicateError, VerificationError } from "../runtime/errors.js";
+import { decryptStream, type AgeKeys } from "../encryption/age.js";
+import { requireIdentityFor } from "../encryption/identity.js";
 
 /**
  * One check a copy failed, in words for the report ("artifact sha256 mismatch", ...).
@@ -37,17 +39,21 @@ export interface CheckedCopy {
  * manifest's sha256, decoded bytes hash to the raw sha256, SQLite's
  * integrity_check passes and every table has the manifest's row count.
  * Leaves `outFile` in place only on success. Shared by restore and verify --deep.
+ * An encrypted copy needs `identity`; without it, or with an identity that is
+ * not among the copy's recipients, a usage error is thrown before anything
+ * is downloaded or written (encryption/identity.ts).
  *
  * The download and the artifact hash stream on this thread while a worker
  * decompresses and writes (DecodeToFile), and the written file is read back
  * and hashed as it grows (FileTailHasher); once it is complete, its fsync,
  * the end of that hash and integrity_check (a worker) run side by side.
  */
-export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manifest, outFile: string, signal?: AbortSignal): Promise<CheckedCopy> {
+export async function fetchAndCheckCopy(adapter: StorageAdapter, manifest: Manifest, outFile: string, signal?: AbortSignal, identity?: AgeKeys): Promise<CheckedCopy> {
   const started = performance.now();
   const artifactHash = new HashingCounter();
   // Before opening the download: a copy this host cannot decode is not a broken copy.
-  const decrypt = decryptors(manifest);
+  requireIdentityFor(manifest, identity, "opening it");
+  const decrypt = decryptors(manifest, identity);
   requireDecoder(manifest);
   let file: FileHandle | undefined;
   let sink: DecodeToFile | undefined;
@@ -125,15 +131,13 @@ async function closeQuietly(sink: DecodeToFile | undefined, file: FileHandle | u
 }
 
 /**
- * The transforms between artifact bytes and compressed database bytes: none
- * yet. Decryption (age) goes here when encryption lands; decompression then
- * follows in `DecodeToFile`.
+ * The transforms between artifact bytes and compressed database bytes: age
+ * decryption for an encrypted copy (the identity was checked against its
+ * recipients already, so a header that does not open is damage), none
+ * otherwise. Decompression then follows in `DecodeToFile`.
  */
-function decryptors(manifest: Manifest): Transform[] {
-  if (manifest.encryption) {
-    throw new CopyCheckError("decode", "this copy is encrypted, and this version of triplicate cannot decrypt yet");
-  }
-  return [];
+function decryptors(manifest: Manifest, identity: AgeKeys | undefined): Duplex[] {
+  return manifest.encryption && identity ? [decryptStream(identity)] : [];
 }
 
 function requireDecoder(manifest: Manifest): void {

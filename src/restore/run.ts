@@ -15,6 +15,7 @@ import { CopyCheckError, fetchAndCheckCopy, type CheckedCopy } from "./fetch.js"
 import { PlacementError, RestoreError } from "./errors.js";
 import { followSymlinks, placeAtomically, preflightTarget, refuseLiveDatabase, tempPrefix } from "./place.js";
 import { candidateSnapshots, resolveAt, type CandidateCopy, type Listed } from "./select.js";
+import type { AgeKeys } from "../encryption/age.js";
 
 export { resolveAt } from "./select.js";
 export { PlacementError, RestoreError } from "./errors.js";
@@ -28,6 +29,8 @@ export interface RestoreOptions {
   force: boolean;
   /** Aborted on Ctrl-C / SIGTERM: the download stops, its temp file is removed, nothing is replaced. */
   signal?: AbortSignal;
+  /** `--identity FILE`: opens encrypted copies. */
+  identity?: AgeKeys;
 }
 
 export interface RestoreAttempt {
@@ -184,7 +187,7 @@ async function restoreFrom(run: RestoreRun, snapshotId: string, { copy, adapter,
   try {
     opts.signal?.throwIfAborted();
     log.info({ snapshotId, destination: dest.name }, `restoring from ${dest.name}`);
-    checked = await fetchAndCheckCopy(adapter, copy.manifest, temp, opts.signal);
+    checked = await fetchAndCheckCopy(adapter, copy.manifest, temp, opts.signal, opts.identity);
   } catch (err) {
     if (opts.signal?.aborted) throw interrupted(opts.signal, `while restoring from ${dest.name}; the partial download was removed and nothing was changed at ${target}`);
     if (!(err instanceof CopyCheckError)) throw err; // not this copy's fault: the next would fail the same way

@@ -7,6 +7,8 @@ import { CopyCheckError, fetchAndCheckCopy } from "../restore/fetch.js";
 import { describeError } from "../../adapters/errors.js";
 import { PRIVATE_DIR, makePrivateDir } from "../runtime/privateFiles.js";
 import { recordProof, resummarize, type DeepCheck } from "./proofs.js";
+import type { AgeKeys } from "../encryption/age.js";
+import { requireIdentityFor } from "../encryption/identity.js";
 
 /**
  * How much one destination's deep checks may cost in one run. Without a
@@ -26,6 +28,8 @@ export interface DeepContext {
   author: ProofAuthor;
   budget?: DeepBudget;
   signal?: AbortSignal;
+  /** `--identity FILE`: opens encrypted copies. */
+  identity?: AgeKeys;
 }
 
 /**
@@ -56,7 +60,9 @@ export async function deepCheckCopies(adapter: StorageAdapter, destination: stri
   const started = performance.now();
   const results = new Map<string, DeepCheck>();
   let bytes = 0;
-  for (const c of deepCheckOrder(copies, ctx.budget)) {
+  const order = deepCheckOrder(copies, ctx.budget);
+  requireIdentities([order], ctx.identity);
+  for (const c of order) {
     if (results.size > 0 && ctx.budget?.ms !== undefined && performance.now() - started >= ctx.budget.ms) break;
     if (results.size > 0 && ctx.budget?.bytes !== undefined && bytes + c.manifest!.artifact.size > ctx.budget.bytes) break;
     bytes += c.manifest!.artifact.size;
@@ -72,7 +78,7 @@ async function restoreTest(adapter: StorageAdapter, destination: string, c: Copy
   let check: DeepCheck;
   try {
     ctx.signal?.throwIfAborted();
-    await fetchAndCheckCopy(adapter, c.manifest!, out, ctx.signal);
+    await fetchAndCheckCopy(adapter, c.manifest!, out, ctx.signal, ctx.identity);
     check = { ok: true, durationMs: Math.round(performance.now() - started), checkedAt: ctx.author.clock().toISOString() };
   } catch (err) {
     // Only a failed check is damage; an interruption or a local fault (a broken install, the
@@ -109,6 +115,16 @@ async function keepProof(adapter: StorageAdapter, c: CopyRecord, check: DeepChec
   }
   if (!check.ok) Object.assign(c, { state: "damaged", detail: `the restore test of ${check.checkedAt} failed: ${check.reason}` });
   else if (c.state === "damaged") Object.assign(c, { state: "complete", detail: undefined });
+}
+
+/**
+ * Before any deep check starts (and records a proof): every copy about to be
+ * tested that is encrypted must open with `identity`. A missing or wrong key
+ * is the operator's to fix, so it stops the command (exit 2) with nothing
+ * written, rather than failing copies one by one as if they were damaged.
+ */
+export function requireIdentities(orders: CopyRecord[][], identity: AgeKeys | undefined): void {
+  for (const c of orders.flat()) if (c.manifest) requireIdentityFor(c.manifest, identity, "a deep check (--deep)");
 }
 
 /**

@@ -4,7 +4,8 @@ import { stagingDir, type Config } from "../config/schema.js";
 import { closeAll, openDestinations, type RunDeps } from "../runtime/context.js";
 import { EXIT, type ExitCode } from "../runtime/exitCodes.js";
 import { databasesWithoutCompleteCopy, inventoryDestination, type CopyState } from "../catalog/inventory.js";
-import { allSettledOrThrow, deepCheckCopies, makeScratch, type DeepBudget } from "./deepCheck.js";
+import { allSettledOrThrow, deepCheckCopies, deepCheckOrder, makeScratch, requireIdentities, type DeepBudget } from "./deepCheck.js";
+import type { AgeKeys } from "../encryption/age.js";
 import type { DeepCheck, ProofLevel } from "./proofs.js";
 import type { DestinationMarker } from "../catalog/destinationMarker.js";
 
@@ -42,18 +43,22 @@ export interface VerifyReport {
  * integrity_check, row counts), least recently proven first, within the
  * budget, and records each result beside the copy.
  */
-export async function runVerify(cfg: Config, opts: { db?: string[]; deep: boolean; budget?: DeepBudget; signal?: AbortSignal }, deps: RunDeps): Promise<VerifyReport> {
+export async function runVerify(cfg: Config, opts: { db?: string[]; deep: boolean; budget?: DeepBudget; signal?: AbortSignal; identity?: AgeKeys }, deps: RunDeps): Promise<VerifyReport> {
   const open = await openDestinations(cfg.destinations, deps, { dryRun: false });
   const scratch = opts.deep ? await makeScratch(stagingDir(cfg), "verify-") : undefined;
   const report: VerifyReport = { command: "verify", deep: opts.deep, exitCode: EXIT.ok, errors: 0, unprotected: [], failedDeep: [], destinations: [] };
   try {
+    const listed = await allSettledOrThrow(
+      [...open.values()].map(async (o) => ({ ...o, inv: o.adapter ? await inventoryDestination(o.adapter, o.cfg.name, opts.db?.length ? opts.db : undefined) : undefined })),
+    );
+    // Every destination's keys are checked before any deep check records a proof anywhere.
+    if (opts.deep) requireIdentities(listed.map((l) => (l.inv?.reachable ? deepCheckOrder(l.inv.copies, opts.budget) : [])), opts.identity);
     report.destinations = await allSettledOrThrow(
-      [...open.values()].map(async ({ cfg: d, adapter, marker, error }) => {
-        if (!adapter) return { destination: d.name, reachable: false, error, copies: [] };
-        const inv = await inventoryDestination(adapter, d.name, opts.db?.length ? opts.db : undefined);
+      listed.map(async ({ cfg: d, adapter, marker, error, inv }) => {
+        if (!adapter || !inv) return { destination: d.name, reachable: false, error, copies: [] };
         if (!inv.reachable) return { destination: d.name, reachable: false, error: inv.error, copies: [] };
         const checks = opts.deep
-          ? await deepCheckCopies(adapter, d.name, inv.copies, { scratch: scratch!, author: deps, budget: opts.budget, signal: opts.signal })
+          ? await deepCheckCopies(adapter, d.name, inv.copies, { scratch: scratch!, author: deps, budget: opts.budget, signal: opts.signal, identity: opts.identity })
           : new Map<string, DeepCheck>();
         const copies: VerifiedCopy[] = inv.copies.map((c) => ({
           db: c.db, snapshotId: c.snapshotId, state: c.state, detail: c.state === "complete" ? undefined : c.detail,

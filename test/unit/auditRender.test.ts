@@ -162,10 +162,10 @@ describe("renderAuditMarkdown", () => {
 
   it("has the latest copies table with state, verification and lock", () => {
     const app = md.slice(md.indexOf("## Database `app`"), md.indexOf("## Database `billing`"));
-    expect(app).toContain("| Destination | State | Verified | Proof | Locked until | Last deep check | Detail |");
-    expect(app).toMatch(/\| local \| complete \| yes \| read-back \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \|  \| never \|  \|/);
-    expect(app).toMatch(/\| nas \| \*\*unreachable\*\* \| no \| - \|  \| never \| connect ECONNREFUSED/);
-    expect(app).toMatch(/\| offsite \| complete \| yes \| read-back [^|]+ \| 2026-12-25 02:00:00 UTC \| never \|  \|/);
+    expect(app).toContain("| Destination | State | Verified | Proof | Locked until | Last deep check | Encrypted | Detail |");
+    expect(app).toMatch(/\| local \| complete \| yes \| read-back \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \|  \| never \| no \|  \|/);
+    expect(app).toMatch(/\| nas \| \*\*unreachable\*\* \| no \| - \|  \| never \|  \| connect ECONNREFUSED/);
+    expect(app).toMatch(/\| offsite \| complete \| yes \| read-back [^|]+ \| 2026-12-25 02:00:00 UTC \| never \| no \|  \|/);
   });
 
   it("shows retention coverage with reasons and overdue snapshots", () => {

@@ -34,3 +34,22 @@ describe("staging", () => {
     }
   });
 });
+
+describe("sweepDeadRuns and encrypted artifacts", () => {
+  it("removes a dead run's staged .sqlite.zst.age too, and leaves a live run's", async () => {
+    const { sweepDeadRuns } = await import("../../src/backup/staging.js");
+    const staging = await mkdtemp(path.join(os.tmpdir(), "tri-sweep-age-"));
+    try {
+      const { mkdir } = await import("node:fs/promises");
+      await mkdir(path.join(staging, "app"));
+      const dead = `${stagedFile(staging, "app", "20261125T020000Z-0a1b2c3d", 999_999)}.zst.age`;
+      const live = `${stagedFile(staging, "app", "20261125T020000Z-0a1b2c3e", 4242)}.zst.age`;
+      await writeFile(dead, "x");
+      await writeFile(live, "x");
+      const log = { info: () => {} } as unknown as import("pino").Logger;
+      expect(await sweepDeadRuns(staging, log, (pid) => pid === 4242)).toEqual([dead]);
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+  });
+});

@@ -8,6 +8,7 @@
 import type { AuditDatabase, AuditReport } from "../build.js";
 import { deepCheckText, formatUtc, freshnessOf, lockText, policySummary, proofText, verdictWords } from "../words.js";
 import { badge, escapeHtml as esc, tableHtml, td, timeTag } from "./elements.js";
+import { encryptionText } from "../encryption.js";
 import { CSS } from "./style.js";
 import { renderTimeline } from "./timeline.js";
 
@@ -143,7 +144,7 @@ function rulesTable(db: AuditDatabase): string {
 function copiesTable(db: AuditDatabase, at: string): string {
   return tableHtml(
     "copies",
-    ["Destination", "State", "Verified", "Proof", "Locked until", "Last deep check", "Detail"],
+    ["Destination", "State", "Verified", "Proof", "Locked until", "Last deep check", "Encrypted", "Detail"],
     db.latestCopies.map((c) => ({
       cls: c.verified ? "pass" : "fail",
       cells: [
@@ -153,6 +154,7 @@ function copiesTable(db: AuditDatabase, at: string): string {
         esc(proofText(c.proof)),
         c.lockedUntil ? timeTag(c.lockedUntil, lockText(c.lockedUntil, at)) : `<span class="none">not locked</span>`,
         c.lastDeepCheck ? (c.lastDeepCheck.ok ? esc(deepCheckText(c.lastDeepCheck)) : `<strong>${esc(deepCheckText(c.lastDeepCheck))}</strong>`) : "never",
+        c.encryption ? `<span title="${esc(c.encryption.recipients.join("\n"))}">${esc(encryptionText(c.encryption))}</span>` : esc(encryptionText(c.encryption)),
         td("detail", esc(c.detail)),
       ],
     })),
