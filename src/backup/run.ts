@@ -27,6 +27,7 @@ import { atLeast } from "../verify/proofs.js";
 import { checkShrink, markAnomaly, type AnomalyReport } from "./shrinkCheck.js";
 import { skewHold } from "../guard/clock.js";
 import type { RetentionHold } from "../guard/holds.js";
+import { findUnchanged, recordUnchangedEverywhere } from "./unchanged.js";
 
 export interface BackupOptions {
   db?: string;
@@ -42,6 +43,8 @@ export interface DestinationRun extends PublishResult {
   destination: string;
   type: DestinationConfig["type"];
   retention?: RetentionOutcome;
+  /** Status `unchanged`: nothing was uploaded; the night was recorded beside this destination's copy of the base snapshot. */
+  unchanged?: { snapshotId: string; recordKey: string };
 }
 
 export interface DatabaseRun {
@@ -58,6 +61,8 @@ export interface DatabaseRun {
   policyNotJudged?: { reason: string; wouldJudge: { rule: RuleName; required: string }[] };
   /** Set when the source shrank far below the last good snapshot (src/guard/shrink.ts). */
   anomaly?: AnomalyReport;
+  /** The source equals its latest complete snapshot (backup/unchanged.ts): `snapshotId` is that snapshot's, nothing was uploaded. */
+  unchanged?: { snapshotId: string; createdAt: string; rawSha256: string };
 }
 
 export interface BackupReport {
@@ -151,6 +156,10 @@ async function backupOne(
   run.snapshot = prepared.snapshot;
   run.artifact = prepared.summary;
   try {
+    if (await shipUnchanged(run, prepared, { db: db.name, cfg, opts, deps, open, log })) {
+      judgeRun(run, open, cfg, createdAt, deps, log);
+      return run;
+    }
     run.anomaly = await checkShrink(db.name, prepared, open.values(), cfg, { accept: !!opts.acceptShrink, log });
     const holds = run.anomaly ? markAnomaly(prepared, snapshotId, run.anomaly) : [];
     run.destinations = await shipEverywhere(prepared, { db: db.name, snapshotId, cfg, opts, deps, open, log, holds });
@@ -206,6 +215,27 @@ async function shipEverywhere(prepared: Prepared, ctx: ShipContext): Promise<Des
   );
 }
 
+/**
+ * The source still equals its latest complete snapshot: record the night on
+ * every destination instead of uploading the same bytes. Never in a dry run
+ * or with --accept-shrink (both want the full path); false when it does not apply.
+ */
+async function shipUnchanged(run: DatabaseRun, prepared: Prepared, ctx: Omit<ShipContext, "snapshotId" | "holds">): Promise<boolean> {
+  if (ctx.opts.dryRun || ctx.opts.acceptShrink) return false;
+  const base = await findUnchanged(ctx.db, prepared.summary.rawSha256, ctx.open.values());
+  if (!base) return false;
+  run.snapshotId = base.snapshotId;
+  run.unchanged = { snapshotId: base.snapshotId, createdAt: base.createdAt.toISOString(), rawSha256: base.rawSha256 };
+  // The artifact that stands for this run is the base snapshot's, not the one staged and discarded.
+  const m = [...base.copies.values()][0].manifest!;
+  run.artifact = { ...prepared.summary, key: m.artifact.key, size: m.artifact.size, sha256: m.artifact.sha256, compression: m.compression.algorithm };
+  run.destinations = await recordUnchangedEverywhere(base, ctx.open.values(), {
+    db: ctx.db, tags: ctx.opts.tags, deps: ctx.deps, log: ctx.log,
+    retention: (adapter, dest, justWritten) => retentionAfterCopy(adapter, dest, ctx.db, { justWritten, holds: [] }, ctx.cfg, false, ctx.deps),
+  });
+  return true;
+}
+
 /** 3-2-1 on the copies that were verified, and the run's exit code. */
 function judgeRun(run: DatabaseRun, open: OpenDestinations, cfg: Config, createdAt: Date, deps: RunDeps, log: Logger): void {
   const evidence: CopyEvidence[] = run.destinations.map((d) => {
@@ -215,7 +245,10 @@ function judgeRun(run: DatabaseRun, open: OpenDestinations, cfg: Config, created
       medium: mediumOf(dest),
       offsite: isOffsite(dest),
       // Every verified copy of this run was read back whole; it counts if that is proof enough.
-      verified: d.status === "verified" && atLeast("read-back", cfg.policy.verifiedLevel),
+      verified:
+        (d.status === "verified" && atLeast("read-back", cfg.policy.verifiedLevel)) ||
+        // An unchanged night proves nothing new: the copy counts on the proof it already has.
+        (d.status === "unchanged" && !!d.proof && atLeast(d.proof.level, cfg.policy.verifiedLevel)),
       lockedUntil: d.lockedUntil,
       verificationFailed: d.verificationFailed,
       problem: d.error,
