@@ -28,6 +28,7 @@ import { checkShrink, markAnomaly, type AnomalyReport } from "./shrinkCheck.js";
 import { skewHold } from "../guard/clock.js";
 import type { RetentionHold } from "../guard/holds.js";
 import { findUnchanged, recordUnchangedEverywhere } from "./unchanged.js";
+import { emptyGlobRuns, runFleet, type FleetLimits } from "./fleet.js";
 
 export interface BackupOptions {
   db?: string;
@@ -92,7 +93,8 @@ export interface DestinationState {
 export async function runBackup(cfg: Config, opts: BackupOptions, deps: RunDeps): Promise<BackupReport> {
   const startedAt = deps.clock();
   const databases = opts.db ? cfg.databases.filter((d) => d.name === opts.db) : cfg.databases;
-  if (databases.length === 0) {
+  const emptyGlobs = opts.db ? [] : emptyGlobRuns(cfg);
+  if (databases.length === 0 && (opts.db || emptyGlobs.length === 0)) {
     throw new UsageError(`no database named "${opts.db}" in ${cfg.configPath}; configured: ${cfg.databases.map((d) => d.name).join(", ")}`);
   }
   let codec;
@@ -107,11 +109,10 @@ export async function runBackup(cfg: Config, opts: BackupOptions, deps: RunDeps)
   await sweepDeadRuns(staging, deps.logger);
   await warnIfTmpfs(staging, deps.logger);
   const open = await openDestinations(cfg.destinations, deps, { dryRun: opts.dryRun, init: opts.init });
-  const runs: DatabaseRun[] = [];
+  let runs: DatabaseRun[] = [];
   try {
-    for (const db of databases) {
-      runs.push(await backupOne(db, cfg, opts, deps, open, codec, staging));
-    }
+    runs = await runFleet(databases, cfg.concurrency, (db, limits) => backupOne(db, cfg, opts, deps, open, codec, staging, limits), deps.logger);
+    runs.push(...emptyGlobs);
   } finally {
     await closeAll(open);
     await release();
@@ -139,6 +140,7 @@ async function backupOne(
   open: OpenDestinations,
   codec: Codec,
   staging: string,
+  limits: FleetLimits,
 ): Promise<DatabaseRun> {
   const log = deps.logger.child({ db: db.name });
   const createdAt = deps.clock();
@@ -146,7 +148,7 @@ async function backupOne(
   const run: DatabaseRun = { db: db.name, snapshotId, exitCode: EXIT.failed, destinations: [] };
   let prepared: Prepared;
   try {
-    prepared = await prepareSnapshot({ db, snapshotId, createdAt, codec, staging, tags: opts.tags, foreignKeys: cfg.checks.foreignKeys, deps, log });
+    prepared = await limits.snapshot(() => prepareSnapshot({ db, snapshotId, createdAt, codec, staging, tags: opts.tags, foreignKeys: cfg.checks.foreignKeys, deps, log }));
   } catch (err) {
     // Nothing was shipped, so nothing anywhere is deleted.
     run.error = (err as Error).message;
@@ -156,13 +158,17 @@ async function backupOne(
   run.snapshot = prepared.snapshot;
   run.artifact = prepared.summary;
   try {
-    if (await shipUnchanged(run, prepared, { db: db.name, cfg, opts, deps, open, log })) {
+    const unchanged = await limits.upload(async () => {
+      if (await shipUnchanged(run, prepared, { db: db.name, cfg, opts, deps, open, log })) return true;
+      run.anomaly = await checkShrink(db.name, prepared, open.values(), cfg, { accept: !!opts.acceptShrink, log });
+      const holds = run.anomaly ? markAnomaly(prepared, snapshotId, run.anomaly) : [];
+      run.destinations = await shipEverywhere(prepared, { db: db.name, snapshotId, cfg, opts, deps, open, log, holds });
+      return false;
+    });
+    if (unchanged) {
       judgeRun(run, open, cfg, createdAt, deps, log);
       return run;
     }
-    run.anomaly = await checkShrink(db.name, prepared, open.values(), cfg, { accept: !!opts.acceptShrink, log });
-    const holds = run.anomaly ? markAnomaly(prepared, snapshotId, run.anomaly) : [];
-    run.destinations = await shipEverywhere(prepared, { db: db.name, snapshotId, cfg, opts, deps, open, log, holds });
   } finally {
     await rm(prepared.artifactFile, { force: true });
   }
