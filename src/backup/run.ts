@@ -227,7 +227,7 @@ async function shipEverywhere(prepared: Prepared, ctx: ShipContext): Promise<Des
  * or with --accept-shrink (both want the full path); false when it does not apply.
  */
 async function shipUnchanged(run: DatabaseRun, prepared: Prepared, ctx: Omit<ShipContext, "snapshotId" | "holds">): Promise<boolean> {
-  if (ctx.opts.dryRun || ctx.opts.acceptShrink) return false;
+  if (ctx.opts.dryRun || ctx.opts.acceptShrink || ctx.cfg.unchanged === "upload") return false;
   const base = await findUnchanged(ctx.db, prepared.summary.rawSha256, ctx.open.values());
   if (!base) return false;
   run.snapshotId = base.snapshotId;

@@ -210,6 +210,8 @@ export const configSchema = z
     /** Unfinished uploads and artifacts without a manifest older than this are removed. */
     leftoverGrace: duration.default(parseDuration("24h")),
     concurrency: concurrencySchema.default({ snapshots: 2, uploads: 4 }),
+    /** A source equal to its latest complete snapshot: `record` the night beside it (backup/unchanged.ts), or `upload` a new snapshot anyway. */
+    unchanged: z.enum(["record", "upload"], { error: "unchanged must be record or upload" }).default("record"),
   })
   .superRefine((cfg, ctx) => {
     unique(cfg.databases.map((d) => d.name ?? ""), "databases", ctx);
