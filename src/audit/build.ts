@@ -31,7 +31,7 @@ export interface AuditSnapshotCell {
 export interface AuditDatabase {
   db: string;
   /** Newest snapshot any reachable destination holds a manifest for. */
-  latest?: { snapshotId: string; createdAt: string; ageMs: number; age: string };
+  latest?: { snapshotId: string; createdAt: string; ageMs: number; age: string; unchangedAt?: string };
   /** 3-2-1(-1-0) for the latest snapshot, judged on what the stores hold now. */
   policy: PolicyVerdict;
   /** Each destination's copy of the latest snapshot. */
@@ -196,7 +196,10 @@ export function buildAuditReport(
 function auditDatabase(name: string, mine: Holding[], cfg: Config, opts: BuildOptions): AuditDatabase & { findings: string[] } {
   const latestCopy = latestOf(mine);
   const latestCopies = latestCopiesOf(mine, latestCopy?.snapshotId, cfg.policy.verifiedLevel);
-  const policy = judgePolicy(evidenceOf(latestCopies, mine), cfg.policy, { snapshotCreatedAt: latestCopy ? latestCopy.createdAt : null, now: opts.now });
+  const unchangedAt = latestCopy && unchangedAtOf(mine, latestCopy.snapshotId, opts.now);
+  // Freshness counts from the newest night a backup found the source equal to this snapshot (backup/unchanged.ts).
+  const currentAt = unchangedAt && latestCopy && unchangedAt > latestCopy.createdAt ? unchangedAt : latestCopy?.createdAt;
+  const policy = judgePolicy(evidenceOf(latestCopies, mine), cfg.policy, { snapshotCreatedAt: currentAt ?? null, now: opts.now });
   const empty = withoutGoodCopy(mine);
   const plain = cfg.policy.encrypted ? unencryptedOffsite(mine) : undefined;
   return {
@@ -206,8 +209,9 @@ function auditDatabase(name: string, mine: Holding[], cfg: Config, opts: BuildOp
       ? {
           snapshotId: latestCopy.snapshotId,
           createdAt: latestCopy.createdAt.toISOString(),
-          ageMs: opts.now.getTime() - latestCopy.createdAt.getTime(),
-          age: formatAge(opts.now.getTime() - latestCopy.createdAt.getTime()),
+          ageMs: opts.now.getTime() - currentAt!.getTime(),
+          age: formatAge(opts.now.getTime() - currentAt!.getTime()),
+          ...(unchangedAt ? { unchangedAt: unchangedAt.toISOString() } : {}),
         }
       : undefined,
     policy,
@@ -238,6 +242,18 @@ function latestOf(mine: Holding[]): CopyRecord | undefined {
   const withManifest = mine.flatMap((m) => m.copies.filter((c) => c.state !== "orphan"));
   const newestFirst = [...withManifest].sort((a, b) => b.snapshotId.localeCompare(a.snapshotId));
   return newestFirst.find((c) => c.state === "complete") ?? newestFirst[0];
+}
+
+/**
+ * The newest unchanged-night record on a complete copy of `snapshotId`. One
+ * dated after now (a clock that ran ahead) does not count: it would make a
+ * stale copy look current.
+ */
+function unchangedAtOf(mine: Holding[], snapshotId: string, now: Date): Date | undefined {
+  const times = mine.flatMap(({ copies }) =>
+    copies.filter((c) => c.snapshotId === snapshotId && c.state === "complete" && c.unchangedAt && c.unchangedAt <= now).map((c) => c.unchangedAt!.getTime()),
+  );
+  return times.length ? new Date(Math.max(...times)) : undefined;
 }
 
 /** Each destination's copy of the latest snapshot, with its strongest proof and its last restore test. */

@@ -98,7 +98,9 @@ function latestLine(report: AuditReport, db: AuditDatabase): string {
   const fresh = freshnessOf(report, db);
   if (!db.latest) return `**Latest snapshot:** none: ${fresh.text}.`;
   const age = fresh.ok === false ? `**${fresh.text}**` : fresh.text;
-  return `**Latest snapshot:** ${code(db.latest.snapshotId)}, created ${formatUtc(db.latest.createdAt)}, ${age}.`;
+  // An unchanged night: the age counts from when a backup last found the source equal to it.
+  const seen = db.latest.unchangedAt ? `, source found unchanged ${formatUtc(db.latest.unchangedAt)}` : "";
+  return `**Latest snapshot:** ${code(db.latest.snapshotId)}, created ${formatUtc(db.latest.createdAt)}${seen}, ${age}.`;
 }
 
 function copiesSection(db: AuditDatabase, at: string): string[] {

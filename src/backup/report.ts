@@ -34,6 +34,7 @@ export function formatBackupReport(r: BackupReport): string {
         lines.push(`  WARNING: ${describeForeignKeys(fk)}.`);
         lines.push(`           Not refused: the copy is faithful to the source and its manifest records the count; to refuse such snapshots set checks: { foreignKeys: fail }`);
       }
+      if (db.unchanged) lines.push(`  UNCHANGED same raw bytes (sha256 ${db.unchanged.rawSha256}) as snapshot ${db.unchanged.snapshotId} of ${db.unchanged.createdAt}`);
       lines.push(`  artifact  ${db.artifact.key}  ${formatBytes(db.artifact.size)} ${db.artifact.compression}  sha256 ${db.artifact.sha256}`);
     }
     for (const d of db.destinations) {
@@ -41,7 +42,7 @@ export function formatBackupReport(r: BackupReport): string {
       const lock = d.lockedUntil ? `, locked until ${d.lockedUntil.toISOString()}` : "";
       // Read back either way; "not confirmed" means the server never said the bytes reached its disk.
       const durability = d.durability === "not confirmed" ? ", durability: not confirmed" : "";
-      const outcome = d.status === "failed" ? d.error : d.status === "would-ship" ? `${formatBytes(d.bytes)}; nothing written, nothing proven` : `${d.durationMs} ms${speed}${lock}${durability}`;
+      const outcome = d.status === "failed" ? d.error : d.status === "unchanged" ? `same bytes as ${d.unchanged?.snapshotId}, nothing uploaded; recorded the night (copy's proof: ${d.proof?.level})` : d.status === "would-ship" ? `${formatBytes(d.bytes)}; nothing written, nothing proven` : `${d.durationMs} ms${speed}${lock}${durability}`;
       lines.push(`  ${pad(d.destination, 14)} ${pad(d.status.toUpperCase().replace("-", " "), 9)} ${outcome}`);
       if (d.clock && d.clock.skewSeconds !== 0) lines.push(`      clocks: host ${d.clock.host}, ${d.destination} ${d.clock.store} (${d.clock.skewSeconds}s apart)`);
       if (d.retention) lines.push(...formatRetention(d.retention).map((l) => `      ${l}`));

@@ -31,6 +31,8 @@ import { atLeast } from "../verify/proofs.js";
 import { checkShrink, markAnomaly, type AnomalyReport } from "./shrinkCheck.js";
 import { skewHold } from "../guard/clock.js";
 import type { RetentionHold } from "../guard/holds.js";
+import { findUnchanged, recordUnchangedEverywhere } from "./unchanged.js";
+import { emptyGlobRuns, runFleet, type FleetLimits } from "./fleet.js";
 
 export interface BackupOptions {
   /** `--db` (repeatable): only these databases; empty or absent: all. */
@@ -47,6 +49,8 @@ export interface DestinationRun extends PublishResult {
   destination: string;
   type: DestinationConfig["type"];
   retention?: RetentionOutcome;
+  /** Status `unchanged`: nothing was uploaded; the night was recorded beside this destination's copy of the base snapshot. */
+  unchanged?: { snapshotId: string; recordKey: string };
 }
 
 export interface DatabaseRun {
@@ -63,6 +67,8 @@ export interface DatabaseRun {
   policyNotJudged?: { reason: string; wouldJudge: { rule: RuleName; required: string }[] };
   /** Set when the source shrank far below the last good snapshot (src/guard/shrink.ts). */
   anomaly?: AnomalyReport;
+  /** The source equals its latest complete snapshot (backup/unchanged.ts): `snapshotId` is that snapshot's, nothing was uploaded. */
+  unchanged?: { snapshotId: string; createdAt: string; rawSha256: string };
 }
 
 export interface BackupReport {
@@ -93,7 +99,8 @@ export async function runBackup(cfg: Config, opts: BackupOptions, deps: RunDeps)
   const startedAt = deps.clock();
   const unknown = (opts.db ?? []).filter((n) => !cfg.databases.some((d) => d.name === n));
   const databases = opts.db?.length ? cfg.databases.filter((d) => opts.db!.includes(d.name)) : cfg.databases;
-  if (unknown.length || databases.length === 0) {
+  const emptyGlobs = opts.db?.length ? [] : emptyGlobRuns(cfg);
+  if (unknown.length || (databases.length === 0 && emptyGlobs.length === 0)) {
     throw new UsageError(`no database named "${unknown.join('", "')}" in ${cfg.configPath}; configured: ${cfg.databases.map((d) => d.name).join(", ")}`);
   }
   let codec;
@@ -108,13 +115,12 @@ export async function runBackup(cfg: Config, opts: BackupOptions, deps: RunDeps)
   await sweepDeadRuns(staging, deps.logger);
   await warnIfTmpfs(staging, deps.logger);
   const open = await openDestinations(cfg.destinations, deps, { dryRun: opts.dryRun, init: opts.init });
-  const runs: DatabaseRun[] = [];
+  let runs: DatabaseRun[] = [];
   // Check workers are started once for every database of the run, at a lower CPU priority than the application.
   const checkPool = createCheckPool({ nice: BACKUP_CHECK_NICE });
   try {
-    for (const db of databases) {
-      runs.push(await backupOne(db, cfg, opts, deps, open, codec, staging, checkPool));
-    }
+    runs = await runFleet(databases, cfg.concurrency, (db, limits) => backupOne(db, cfg, opts, deps, open, codec, staging, { checkPool, limits }), deps.logger);
+    runs.push(...emptyGlobs);
   } finally {
     await checkPool.close();
     await closeAll(open);
@@ -143,8 +149,9 @@ async function backupOne(
   open: OpenDestinations,
   codec: Codec,
   staging: string,
-  checkPool: CheckPool,
+  shared: { checkPool: CheckPool; limits: FleetLimits },
 ): Promise<DatabaseRun> {
+  const { checkPool, limits } = shared;
   const log = deps.logger.child({ db: db.name });
   const createdAt = deps.clock();
   const snapshotId = makeSnapshotId(createdAt, deps.randomHex(4));
@@ -157,34 +164,55 @@ async function backupOne(
   };
   let packing: Packing;
   try {
-    packing = await packSnapshot({ db, snapshotId, createdAt, codec, recipients: cfg.encryption?.recipients ?? null, staging, tags: opts.tags, foreignKeys: cfg.checks.foreignKeys, deps, log, checkPool });
+    packing = await limits.snapshot(() => packSnapshot({ db, snapshotId, createdAt, codec, recipients: cfg.encryption?.recipients ?? null, staging, tags: opts.tags, foreignKeys: cfg.checks.foreignKeys, deps, log, checkPool }));
   } catch (err) {
     return failed(err);
   }
   try {
-    // The shrink guard needs only the counts the checks must confirm, so it runs beside them.
-    const counted = { snapshot: { facts: { rowCounts: packing.sourceCounts } }, summary: packing.summary } as Pick<Prepared, "snapshot" | "summary">;
-    run.anomaly = await checkShrink(db.name, counted, open.values(), cfg, { accept: !!opts.acceptShrink, log });
-    const holds: RetentionHold[] = [];
-    let prepared: Prepared | undefined;
-    // Every destination's commit waits on this: ship while checking, publish only what passed.
-    const ready = packing.verified.then((p) => {
-      prepared = p;
-      if (run.anomaly) holds.push(...markAnomaly(p, snapshotId, run.anomaly));
-      return p;
-    });
-    const ctx: ShipContext = { db: db.name, snapshotId, cfg, opts, deps, open, log, holds };
-    const shipping = opts.dryRun ? ready.then(() => shipEverywhere(packing, ready, () => prepared!, ctx)) : shipEverywhere(packing, ready, () => prepared!, ctx);
-    const [checked, shipped] = await Promise.allSettled([ready, shipping]);
-    if (checked.status === "rejected") return failed(checked.reason);
-    if (shipped.status === "rejected") throw shipped.reason;
-    run.snapshot = checked.value.snapshot;
-    run.artifact = checked.value.summary;
-    run.destinations = shipped.value;
+    return await limits.upload(() => shipOrRecord(run, packing, { db, cfg, opts, deps, open, log, failed }, createdAt));
   } finally {
     await packing.verified.catch(() => undefined);
     await rm(packing.artifactFile, { force: true });
   }
+}
+
+/**
+ * After packing: either record an unchanged night beside the copies the
+ * source still equals, or ship while checking and publish what passed.
+ */
+async function shipOrRecord(
+  run: DatabaseRun,
+  packing: Packing,
+  ctx: { db: DatabaseConfig; cfg: Config; opts: BackupOptions; deps: RunDeps; open: OpenDestinations; log: Logger; failed: (err: unknown) => DatabaseRun },
+  createdAt: Date,
+): Promise<DatabaseRun> {
+  const { db, cfg, opts, deps, open, log, failed } = ctx;
+  const snapshotId = run.snapshotId!;
+  const recorded = await shipUnchanged(run, packing, { db: db.name, cfg, opts, deps, open, log });
+  if (recorded === "failed-checks") return failed(await packing.verified.then(() => undefined, (err) => err));
+  if (recorded) {
+    judgeRun(run, open, cfg, createdAt, deps, log);
+    return run;
+  }
+  // The shrink guard needs only the counts the checks must confirm, so it runs beside them.
+  const counted = { snapshot: { facts: { rowCounts: packing.sourceCounts } }, summary: packing.summary } as Pick<Prepared, "snapshot" | "summary">;
+  run.anomaly = await checkShrink(db.name, counted, open.values(), cfg, { accept: !!opts.acceptShrink, log });
+  const holds: RetentionHold[] = [];
+  let prepared: Prepared | undefined;
+  // Every destination's commit waits on this: ship while checking, publish only what passed.
+  const ready = packing.verified.then((p) => {
+    prepared = p;
+    if (run.anomaly) holds.push(...markAnomaly(p, snapshotId, run.anomaly));
+    return p;
+  });
+  const shipCtx: ShipContext = { db: db.name, snapshotId, cfg, opts, deps, open, log, holds };
+  const shipping = opts.dryRun ? ready.then(() => shipEverywhere(packing, ready, () => prepared!, shipCtx)) : shipEverywhere(packing, ready, () => prepared!, shipCtx);
+  const [checked, shipped] = await Promise.allSettled([ready, shipping]);
+  if (checked.status === "rejected") return failed(checked.reason);
+  if (shipped.status === "rejected") throw shipped.reason;
+  run.snapshot = checked.value.snapshot;
+  run.artifact = checked.value.summary;
+  run.destinations = shipped.value;
   if (opts.dryRun) judgeDryRun(run, cfg, createdAt, deps);
   else judgeRun(run, open, cfg, createdAt, deps, log);
   return run;
@@ -235,6 +263,40 @@ async function shipEverywhere(packing: Packing, ready: Promise<Prepared>, prepar
   );
 }
 
+/**
+ * The source still equals its latest complete snapshot: record the night on
+ * every destination instead of uploading the same bytes. Never in a dry run
+ * or with --accept-shrink (both want the full path), nor when the copies were
+ * encrypted to other recipients than the config names now. The record claims
+ * a checked source, so it waits for this night's checks: "failed-checks" when
+ * they failed; false when nothing applies (ship in full).
+ */
+async function shipUnchanged(run: DatabaseRun, packing: Packing, ctx: Omit<ShipContext, "snapshotId" | "holds">): Promise<boolean | "failed-checks"> {
+  if (ctx.opts.dryRun || ctx.opts.acceptShrink || ctx.cfg.unchanged === "upload") return false;
+  const base = await findUnchanged(ctx.db, packing.summary.rawSha256, ctx.open.values());
+  if (!base) return false;
+  const m = [...base.copies.values()][0].manifest!;
+  if (!sameRecipients(m.encryption?.recipients ?? null, ctx.cfg.encryption?.recipients ?? null)) return false;
+  const prepared = await packing.verified.catch(() => undefined);
+  if (!prepared) return "failed-checks";
+  run.snapshot = prepared.snapshot;
+  run.snapshotId = base.snapshotId;
+  run.unchanged = { snapshotId: base.snapshotId, createdAt: base.createdAt.toISOString(), rawSha256: base.rawSha256 };
+  // The artifact that stands for this run is the base snapshot's, not the one staged and discarded.
+  run.artifact = { ...prepared.summary, key: m.artifact.key, size: m.artifact.size, sha256: m.artifact.sha256, compression: m.compression.algorithm };
+  run.destinations = await recordUnchangedEverywhere(base, ctx.open.values(), {
+    db: ctx.db, tags: ctx.opts.tags, deps: ctx.deps, log: ctx.log,
+    retention: (adapter, dest, justWritten) => retentionAfterCopy(adapter, dest, ctx.db, { justWritten, holds: [] }, ctx.cfg, false, ctx.deps),
+  });
+  return true;
+}
+
+/** Encrypted to the same public keys (order aside), or both plain. */
+function sameRecipients(a: string[] | null, b: string[] | null): boolean {
+  if (!a || !b) return !a && !b;
+  return a.length === b.length && [...a].sort().join("\n") === [...b].sort().join("\n");
+}
+
 /** 3-2-1 on the copies that were verified, and the run's exit code. */
 function judgeRun(run: DatabaseRun, open: OpenDestinations, cfg: Config, createdAt: Date, deps: RunDeps, log: Logger): void {
   const evidence: CopyEvidence[] = run.destinations.map((d) => {
@@ -244,7 +306,10 @@ function judgeRun(run: DatabaseRun, open: OpenDestinations, cfg: Config, created
       medium: mediumOf(dest),
       offsite: isOffsite(dest),
       // Every verified copy of this run was read back whole; it counts if that is proof enough.
-      verified: d.status === "verified" && atLeast("read-back", cfg.policy.verifiedLevel),
+      verified:
+        (d.status === "verified" && atLeast("read-back", cfg.policy.verifiedLevel)) ||
+        // An unchanged night proves nothing new: the copy counts on the proof it already has.
+        (d.status === "unchanged" && !!d.proof && atLeast(d.proof.level, cfg.policy.verifiedLevel)),
       lockedUntil: d.lockedUntil,
       verificationFailed: d.verificationFailed,
       problem: d.error,

@@ -6,6 +6,7 @@ import { InvalidManifestError, parseManifest, type Manifest } from "../publish/m
 import { atLeast, parseProofName, summarizeProofs, type ProofEntry, type ProofSummary } from "../verify/proofs.js";
 import { hashStream, readCapped } from "../../adapters/streams.js";
 import type { DestinationMarker } from "./destinationMarker.js";
+import { parseUnchangedName } from "../publish/unchangedRecord.js";
 
 export type CopyState =
   | "complete" //            manifest present, artifact present with the manifest's size (and checksum, where the store gives one)
@@ -32,8 +33,10 @@ export interface CopyRecord {
   lockedUntil?: Date;
   /** The strongest proof this copy has had, and when (verify/proofs.ts); set for every copy with a manifest. */
   proof?: ProofSummary;
-  /** Its proof objects, deleted with the copy. */
+  /** Its proof objects and unchanged-night records, deleted with the copy. */
   proofKeys?: string[];
+  /** The newest night a backup found the source byte-for-byte equal to this snapshot (publish/unchangedRecord.ts). */
+  unchangedAt?: Date;
 }
 
 /**
@@ -123,6 +126,7 @@ interface SnapshotFiles {
   manifest?: ObjectInfo;
   artifacts: ObjectInfo[];
   proofs: (ProofEntry & { modifiedAt: Date })[];
+  unchanged: { key: string; at: Date; modifiedAt: Date }[];
 }
 
 /** Our files in a listing, grouped per snapshot; anything not named like ours is never touched or listed. */
@@ -132,10 +136,14 @@ function groupBySnapshot(objects: ObjectInfo[]): SnapshotFiles[] {
     const k = parseKey(o.key);
     if (!k) continue;
     const id = `${k.db}/${k.snapshotId}`;
-    const g = groups.get(id) ?? { db: k.db, snapshotId: k.snapshotId, artifacts: [], proofs: [] };
+    const g = groups.get(id) ?? { db: k.db, snapshotId: k.snapshotId, artifacts: [], proofs: [], unchanged: [] };
     if (k.kind === "manifest") g.manifest = o;
     else if (k.kind === "artifact") g.artifacts.push(o);
-    else {
+    else if (k.kind === "unchanged") {
+      const at = parseUnchangedName(k.name);
+      if (!at) continue;
+      g.unchanged.push({ key: o.key, at, modifiedAt: o.modifiedAt });
+    } else {
       const proof = parseProofName(o.key, k.name);
       // A name that only looks like a proof is not ours: never read, never deleted.
       if (!proof) continue;
@@ -154,12 +162,13 @@ function groupBySnapshot(objects: ObjectInfo[]): SnapshotFiles[] {
 async function judgeCopy(adapter: StorageAdapter, destination: string, g: SnapshotFiles, byKey: Map<string, ObjectInfo>): Promise<CopyRecord> {
   // parseKey accepted only ids whose date exists, so the time is there.
   const base = { destination, db: g.db, snapshotId: g.snapshotId, createdAt: snapshotTime(g.snapshotId) as Date };
-  const proofKeys = g.proofs.map((p) => p.key);
+  // Unchanged-night records travel with the proofs: deleted with the copy, swept as leftovers without it.
+  const proofKeys = [...g.proofs.map((p) => p.key), ...g.unchanged.map((u) => u.key)];
   if (!g.manifest) {
     const a = g.artifacts[0];
     if (!a) {
       // Proofs of a snapshot whose manifest and artifact are gone (a delete that stopped half-way).
-      const newest = Math.max(...g.proofs.map((p) => p.modifiedAt.getTime()));
+      const newest = Math.max(...[...g.proofs, ...g.unchanged].map((p) => p.modifiedAt.getTime()));
       return { ...base, state: "orphan", proofKeys, modifiedAt: new Date(newest), detail: "proof records of a copy that is gone" };
     }
     return { ...base, state: "orphan", artifactKey: a.key, artifactSize: a.size, modifiedAt: a.modifiedAt, proofKeys, detail: "artifact without a manifest (an interrupted upload)" };
@@ -191,6 +200,7 @@ async function judgeCopy(adapter: StorageAdapter, destination: string, g: Snapsh
     modifiedAt: g.manifest.modifiedAt,
     proofKeys,
     proof: summarizeProofs(g.proofs),
+    unchangedAt: g.unchanged.length ? new Date(Math.max(...g.unchanged.map((u) => u.at.getTime()))) : undefined,
   };
   let art = byKey.get(manifest.artifact.key);
   if (art && adapter.capabilities.statAddsDetails) {

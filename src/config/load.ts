@@ -4,7 +4,8 @@ import os from "node:os";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "../runtime/errors.js";
-import { configSchema, defaultStaging, type Config } from "./schema.js";
+import { configSchema, defaultStaging, isGlob, type Config } from "./schema.js";
+import { expandGlobs } from "./fleet.js";
 import { samePlaceProblems } from "./samePlace.js";
 
 export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
@@ -21,7 +22,8 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
       { cause: err },
     );
   }
-  return parseConfig(text, file, env);
+  // Globs are expanded at every load, so a tenant added since the last run is backed up.
+  return expandGlobs(parseConfig(text, file, env));
 }
 
 /** Parse, interpolate `${ENV}` and validate. Relative paths resolve from the config file's folder. */
@@ -47,7 +49,8 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const abs = (p: string) => path.resolve(base, expandHome(p));
   const resolved: Config = {
     ...cfg,
-    databases: cfg.databases.map((d) => ({ ...d, path: abs(d.path) })),
+    databases: cfg.databases.filter((d) => !isGlob(d.path)).map((d) => ({ name: d.name!, path: abs(d.path) })),
+    databaseGlobs: cfg.databases.filter((d) => isGlob(d.path)).map((d) => ({ pattern: abs(d.path) })),
     // Local paths and key files resolve from the config's folder; a remote `path` stays as written.
     destinations: cfg.destinations.map((d) =>
       d.type === "local"

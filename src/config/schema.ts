@@ -109,6 +109,31 @@ const databaseSchema = z.strictObject({
   path: z.string().min(1, { error: "path must name the SQLite file" }),
 });
 
+/** `*`, `?` or `[` in a database path make it a glob (config/fleet.ts expands it at every run). */
+export const isGlob = (p: string): boolean => /[*?[]/.test(p);
+
+/**
+ * One `databases:` entry as written: a named file, or a glob without a
+ * name (each matched file is named from its file name, config/fleet.ts).
+ */
+const databaseEntrySchema = z
+  .strictObject({ name: safeName("database name").optional(), path: z.string().min(1, { error: "path must name the SQLite file" }) })
+  .superRefine((d, ctx) => {
+    if (isGlob(d.path) && d.name !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["name"], message: `a glob entry (${d.path}) takes no name: each matched file is named from its file name; remove name, or give the file's path without * ? [` });
+    } else if (!isGlob(d.path) && d.name === undefined) {
+      ctx.addIssue({ code: "custom", path: ["name"], message: "missing; add it (only a glob entry such as path: /srv/tenants/*.db goes without a name)" });
+    }
+  });
+
+/** How many databases one run works on at once (issue 15, fleets). */
+const concurrencySchema = z.strictObject({
+  /** Snapshots (copy, checks, compression) at once: CPU and staging space. */
+  snapshots: z.number().int().min(1).max(64).default(2),
+  /** Databases shipping (upload, read-back, retention) at once; each destination still caps its own connections. */
+  uploads: z.number().int().min(1).max(64).default(4),
+});
+
 const policySchema = z.strictObject({
   copies: count("copies").default(3),
   media: count("media").default(2),
@@ -181,7 +206,7 @@ const compressionSchema = z.strictObject({
 
 export const configSchema = z
   .strictObject({
-    databases: z.array(databaseSchema).min(1, { error: "list at least one database" }),
+    databases: z.array(databaseEntrySchema).min(1, { error: "list at least one database" }),
     destinations: z.array(destinationSchema).min(1, { error: "list at least one destination" }),
     policy: policySchema.default({ copies: 3, media: 2, offsite: 1, verifiedLevel: "store-checksum" }),
     compression: compressionSchema.default({}),
@@ -195,9 +220,13 @@ export const configSchema = z
     notify: notifySchema.default([]),
     /** Prometheus text file written after every command (src/metrics/). */
     metrics: metricsSchema.optional(),
+
+    concurrency: concurrencySchema.default({ snapshots: 2, uploads: 4 }),
+    /** A source equal to its latest complete snapshot: `record` the night beside it (backup/unchanged.ts), or `upload` a new snapshot anyway. */
+    unchanged: z.enum(["record", "upload"], { error: "unchanged must be record or upload" }).default("record"),
   })
   .superRefine((cfg, ctx) => {
-    unique(cfg.databases.map((d) => d.name), "databases", ctx);
+    unique(cfg.databases.map((d) => d.name ?? ""), "databases", ctx);
     unique(cfg.destinations.map((d) => d.name), "destinations", ctx);
     // Two destinations in the same place are refused in load.ts (samePlace.ts), once paths are resolved.
   });
@@ -205,12 +234,22 @@ export const configSchema = z
 function unique(names: string[], field: string, ctx: z.RefinementCtx): void {
   const seen = new Set<string>();
   names.forEach((n, i) => {
+    if (n === "") return; // a glob entry: its names are checked when it is expanded
     if (seen.has(n)) ctx.addIssue({ code: "custom", path: [field, i, "name"], message: `"${n}" is used twice; names must be unique` });
     seen.add(n);
   });
 }
 
-export type Config = z.infer<typeof configSchema> & { configPath: string };
+/**
+ * The loaded config: `databases` holds the named entries, and after
+ * config/fleet.ts the files every glob matched; `databaseGlobs` the globs as
+ * written (resolved) and what each matched this run.
+ */
+export type Config = Omit<z.infer<typeof configSchema>, "databases"> & {
+  databases: DatabaseConfig[];
+  databaseGlobs?: { pattern: string; matched?: string[] }[];
+  configPath: string;
+};
 export type DestinationConfig = z.infer<typeof destinationSchema>;
 export type LocalDestinationConfig = z.infer<typeof localDestinationSchema>;
 export type SftpDestinationConfig = z.infer<typeof sftpDestinationSchema>;
@@ -252,4 +291,10 @@ export function defaultStaging(env: NodeJS.ProcessEnv, uid: number | undefined):
   const state = env.XDG_STATE_HOME;
   if (state && path.isAbsolute(state)) return path.join(state, "triplicate");
   return path.join("/var/tmp", uid === undefined ? "triplicate" : `triplicate-${uid}`);
+}
+
+/** Why `name` cannot be a database name (the rules of explicit entries), or undefined when it can. */
+export function databaseNameProblem(name: string): string | undefined {
+  const r = safeName("database name").safeParse(name);
+  return r.success ? undefined : r.error.issues[0]?.message;
 }

@@ -5,8 +5,11 @@ import { readBackSha256 } from "../catalog/inventory.js";
 import { recordProof, type RecordedLevel } from "../verify/proofs.js";
 import { readClocks, type ClockReading } from "../guard/clock.js";
 
-/** `would-ship`: a dry run, where nothing was written and so nothing was proven. */
-export type PublishStatus = "verified" | "failed" | "would-ship";
+/**
+ * `would-ship`: a dry run, where nothing was written and so nothing was proven.
+ * `unchanged`: the source equals a copy already there; nothing uploaded (backup/unchanged.ts).
+ */
+export type PublishStatus = "verified" | "failed" | "would-ship" | "unchanged";
 export type Durability = "confirmed" | "not confirmed";
 
 export interface PublishResult {

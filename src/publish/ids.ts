@@ -36,13 +36,14 @@ export const keys = {
 
 /**
  * Recognise our files in a listing: `<db>/<id>.manifest.json`,
- * `<db>/<id>.sqlite.<ext>[.age]`, or a proof `<db>/<id>.proof-….json`
- * (verify/proofs.ts names those), with an id whose date exists.
+ * `<db>/<id>.sqlite.<ext>[.age]`, a proof `<db>/<id>.proof-….json`
+ * (verify/proofs.ts names those), or an unchanged-night record
+ * `<db>/<id>.unchanged-….json` (backup/unchanged.ts), with an id whose date exists.
  */
-export function parseKey(key: string): { db: string; snapshotId: string; kind: "manifest" | "artifact" | "proof"; name: string } | null {
-  const m = /^([A-Za-z0-9][A-Za-z0-9_-]{0,62})\/(\d{8}T\d{6}Z-[0-9a-f]{8})\.(manifest\.json|sqlite\.(?:zst|gz|raw)(?:\.age)?|proof-[A-Za-z0-9-]+\.json)$/.exec(key);
+export function parseKey(key: string): { db: string; snapshotId: string; kind: "manifest" | "artifact" | "proof" | "unchanged"; name: string } | null {
+  const m = /^([A-Za-z0-9][A-Za-z0-9_-]{0,62})\/(\d{8}T\d{6}Z-[0-9a-f]{8})\.(manifest\.json|sqlite\.(?:zst|gz|raw)(?:\.age)?|proof-[A-Za-z0-9-]+\.json|unchanged-\d{8}T\d{6}Z-[0-9a-f]{4,16}\.json)$/.exec(key);
   if (!m || !snapshotTime(m[2])) return null;
-  const kind = m[3] === "manifest.json" ? "manifest" : m[3].startsWith("proof-") ? "proof" : "artifact";
+  const kind = m[3] === "manifest.json" ? "manifest" : m[3].startsWith("proof-") ? "proof" : m[3].startsWith("unchanged-") ? "unchanged" : "artifact";
   return { db: m[1], snapshotId: m[2], kind, name: m[3] };
 }
 

@@ -32,6 +32,7 @@ destinations:
   - { name: disk, type: local, path: ${JSON.stringify(path.join(dir, "disk"))}${opts.retention ? `, retention: ${opts.retention}` : ""} }
 policy: { copies: 2, media: 1, offsite: 0 }
 staging: ${JSON.stringify(path.join(dir, "staging"))}
+unchanged: upload
 ${opts.guard ? `guard: ${opts.guard}` : ""}
 `,
   );

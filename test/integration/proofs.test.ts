@@ -29,6 +29,7 @@ async function writeConfig(extra: { retention?: string; policy?: string } = {}):
       `  - { name: usb, type: local, medium: usb, path: ${JSON.stringify(path.join(dir, "usb"))} }`,
       `  - { name: cloud, type: local, medium: cloud, offsite: true, path: ${JSON.stringify(path.join(dir, "cloud"))} }`,
       `staging: ${JSON.stringify(path.join(dir, "staging"))}`,
+      "unchanged: upload", // each run a new snapshot of the same source, as these tests count them
       ...(extra.policy ? [`policy: ${extra.policy}`] : []),
     ].join("\n"),
   );

@@ -45,6 +45,7 @@ describe("--json report shapes", () => {
         `  - { name: cloud, type: local, medium: cloud, offsite: true, path: ${JSON.stringify(path.join(dir, "d3"))} }`,
         // A folder that cannot exist (below a file): every report then also carries its "unreachable" fields.
         `  - { name: gone, type: local, path: ${JSON.stringify(path.join(dir, "app.db", "x"))} }`,
+        "unchanged: upload", // the shapes of a full run; the unchanged path adds fields of its own
       ].join("\n"),
     );
   });
