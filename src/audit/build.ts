@@ -15,6 +15,7 @@ import { allSettledOrThrow, deepCheckCopies, makeScratch } from "../verify/deepC
 import { atLeast, type DeepCheck, type ProofLevel } from "../verify/proofs.js";
 import type { StorageAdapter } from "../../adapters/types.js";
 import { foreignOf, withoutGoodCopy } from "./coverage.js";
+import type { RunHistorySummary } from "../history/summarize.js";
 
 /** Bump on any breaking change to the JSON; documented in README ("Audit JSON"). */
 export const AUDIT_SCHEMA = "triplicate.audit/v1";
@@ -89,6 +90,8 @@ export interface AuditReport {
     snapshots: number | null;
   }[];
   databases: AuditDatabase[];
+  /** The run records kept on the destinations (src/history/): success rates, trends, RTO, free space. */
+  runHistory?: RunHistorySummary;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { AuditDatabase, AuditReport } from "./build.js";
+import { historyMarkdown } from "./historyMarkdown.js";
 import { deepCheckText, formatUtc, freshnessOf, lockText, policySummary, proofText, verdictWords } from "./words.js";
 
 /*
@@ -70,6 +71,7 @@ export function renderAuditMarkdown(report: AuditReport): string {
   out.push("");
 
   for (const db of report.databases) out.push(...renderDatabase(report, db));
+  out.push(...historyMarkdown(report.runHistory));
   return `${out.join("\n").replace(/\n{3,}/g, "\n\n").trimEnd()}\n`;
 }
 

@@ -2,6 +2,8 @@ import { runBackup } from "../backup/run.js";
 import { formatBackupReport } from "../backup/report.js";
 import { printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
 import type { ExitCode } from "../runtime/exitCodes.js";
+import { fromBackup } from "../history/fromReports.js";
+import { recordRun } from "../history/runRecord.js";
 
 export interface BackupFlags extends GlobalOptions {
   db?: string;
@@ -12,8 +14,15 @@ export interface BackupFlags extends GlobalOptions {
 }
 
 export async function backupCommand(flags: BackupFlags, io: CliIO): Promise<ExitCode> {
-  const { cfg, deps } = await setup(flags, io);
-  const report = await runBackup(cfg, { db: flags.db, tags: flags.tag.length ? flags.tag : ["manual"], dryRun: !!flags.dryRun, acceptShrink: !!flags.acceptShrink, init: !!flags.init }, deps);
+  const { cfg, deps, pool } = await setup(flags, io);
+  const startedAt = deps.clock();
+  let report;
+  try {
+    report = await runBackup(cfg, { db: flags.db, tags: flags.tag.length ? flags.tag : ["manual"], dryRun: !!flags.dryRun, acceptShrink: !!flags.acceptShrink, init: !!flags.init }, deps);
+    await recordRun(fromBackup(report), startedAt, pool, deps);
+  } finally {
+    await pool.closeAll();
+  }
   if (flags.json) printJson(io, report);
   else io.stdout.write(formatBackupReport(report) + "\n");
   return report.exitCode;

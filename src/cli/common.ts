@@ -9,6 +9,7 @@ import type { Config } from "../config/schema.js";
 import { defaultDeps, type RunDeps } from "../runtime/context.js";
 import { UsageError } from "../runtime/errors.js";
 import { LOG_LEVELS, createLogger, type LogLevel } from "../runtime/logger.js";
+import { createAdapterPool, type AdapterPool } from "../history/pool.js";
 
 export interface GlobalOptions {
   config: string;
@@ -66,16 +67,21 @@ export function makeLogger(opts: GlobalOptions, io: CliIO): Logger {
   return createLogger(opts.logLevel, io.stderr);
 }
 
-export async function setup(opts: GlobalOptions, io: CliIO): Promise<{ cfg: Config; deps: RunDeps; logger: Logger }> {
+/**
+ * `pool` keeps the run's adapters open after the command's core is done, for
+ * its history record (src/history/); the command closes it in a finally.
+ */
+export async function setup(opts: GlobalOptions, io: CliIO): Promise<{ cfg: Config; deps: RunDeps; logger: Logger; pool: AdapterPool }> {
   const logger = makeLogger(opts, io);
   const cfg = await loadConfig(opts.config, io.env);
+  const pool = createAdapterPool((d, o) => openAdapter(d, { logger, dryRun: o.dryRun, createRoot: o.createRoot }));
   const deps = defaultDeps({
     logger,
     toolVersion: toolVersion(),
     clock: clockFrom(io.env),
-    openDestination: (d, o) => openAdapter(d, { logger, dryRun: o.dryRun, createRoot: o.createRoot }),
+    openDestination: pool.openDestination,
   });
-  return { cfg, deps, logger };
+  return { cfg, deps, logger, pool };
 }
 
 export function printJson(io: CliIO, value: unknown): void {

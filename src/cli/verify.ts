@@ -1,6 +1,8 @@
 import { runVerify, type VerifyReport } from "../verify/run.js";
 import { interruptible } from "../runtime/interrupt.js";
 import type { ExitCode } from "../runtime/exitCodes.js";
+import { fromVerify } from "../history/fromReports.js";
+import { recordRun } from "../history/runRecord.js";
 import type { DeepBudget } from "../verify/deepCheck.js";
 import { UsageError } from "../runtime/errors.js";
 import { durationMs, parseDuration } from "../runtime/duration.js";
@@ -37,13 +39,20 @@ function deepBudget(flags: VerifyFlags): DeepBudget | undefined {
 }
 
 export async function verifyCommand(flags: VerifyFlags, io: CliIO): Promise<ExitCode> {
-  const { cfg, deps } = await setup(flags, io);
+  const { cfg, deps, pool } = await setup(flags, io);
   checkDbFlag(cfg, flags.db);
   const budget = deepBudget(flags);
+  const startedAt = deps.clock();
   // A deep check writes scratch copies of whole databases: Ctrl-C must not leave them behind.
   // Without --deep there is nothing to clean up: Ctrl-C keeps its usual meaning.
   const verify = (signal?: AbortSignal) => runVerify(cfg, { db: flags.db, deep: !!flags.deep, budget, signal }, deps);
-  const report = await (flags.deep ? interruptible(verify) : verify());
+  let report: VerifyReport;
+  try {
+    report = await (flags.deep ? interruptible(verify) : verify());
+    await recordRun(fromVerify(report), startedAt, pool, deps);
+  } finally {
+    await pool.closeAll();
+  }
   if (flags.json) printJson(io, report);
   else io.stdout.write(formatVerify(report) + "\n");
   return report.exitCode;
