@@ -71,7 +71,9 @@ export interface HistoryRecord {
   restoreTests?: RestoreMeasure[];
 }
 
-const NAME = new RegExp(`^${HISTORY_PREFIX}(\\d{8}T\\d{6}Z)-(${RUN_KINDS.join("|")})-([A-Za-z0-9-]{1,40})-([0-9a-f]{8})\\.json$`);
+// Longest kinds first: "verify" must not take the "verify" of "verify-deep" and leave "deep-" to the host.
+const KINDS = [...RUN_KINDS].sort((a, b) => b.length - a.length).join("|");
+const NAME = new RegExp(`^${HISTORY_PREFIX}(\\d{8}T\\d{6}Z)-(${KINDS})-([A-Za-z0-9-]{1,40})-([0-9a-f]{8})\\.json$`);
 
 /** Host names may hold dots and more; a record name keeps letters, digits and dashes. */
 export function hostLabel(host: string): string {
