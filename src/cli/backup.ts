@@ -14,13 +14,14 @@ export interface BackupFlags extends GlobalOptions {
 }
 
 export async function backupCommand(flags: BackupFlags, io: CliIO): Promise<ExitCode> {
-  const { cfg, deps, pool } = await setup(flags, io);
+  const { cfg, deps, pool, progress } = await setup(flags, io, { progress: true });
   const startedAt = deps.clock();
   let report;
   try {
     report = await runBackup(cfg, { db: flags.db, tags: flags.tag.length ? flags.tag : ["manual"], dryRun: !!flags.dryRun, acceptShrink: !!flags.acceptShrink, init: !!flags.init }, deps);
     await recordRun(fromBackup(report), startedAt, pool, deps);
   } finally {
+    progress.stop();
     await pool.closeAll();
   }
   if (flags.json) printJson(io, report);

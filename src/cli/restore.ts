@@ -14,7 +14,7 @@ export interface RestoreFlags extends GlobalOptions {
 }
 
 export async function restoreCommand(db: string, flags: RestoreFlags, io: CliIO): Promise<ExitCode> {
-  const { cfg, deps, pool } = await setup(flags, io);
+  const { cfg, deps, pool, progress } = await setup(flags, io, { progress: true });
   const startedAt = deps.clock();
   let report: RestoreReport;
   try {
@@ -22,6 +22,7 @@ export async function restoreCommand(db: string, flags: RestoreFlags, io: CliIO)
     const tried = cfg.destinations.filter((d) => !flags.from || d.name === flags.from).map((d) => d.name);
     await recordRun(fromRestore(report, tried), startedAt, pool, deps);
   } finally {
+    progress.stop();
     await pool.closeAll();
   }
   if (flags.json) printJson(io, report);
