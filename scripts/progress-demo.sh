@@ -32,7 +32,7 @@ run_in_tmux() { # $1: name, rest: triplicate arguments; captures frames into $di
   local name="$1"; shift
   tmux new-session -d -s "$session" -x 160 -y 20 "node '$bin' $* ; echo __EXIT_\$?__ ; sleep 30"
   : >"$dir/$name.frames"
-  for _ in $(seq 1 200); do
+  for _ in $(seq 1 900); do # up to ~90 s on a loaded machine
     tmux capture-pane -p -t "$session" >>"$dir/$name.frames"; echo "----" >>"$dir/$name.frames"
     tmux capture-pane -p -t "$session" | grep -q "__EXIT_" && break
     sleep 0.1
