@@ -18,6 +18,8 @@ import type { StorageAdapter } from "../../adapters/types.js";
 import { foreignOf, withoutGoodCopy } from "./coverage.js";
 import { encryptionOf, unencryptedFindings, unencryptedOffsite } from "./encryption.js";
 
+import type { RunHistorySummary } from "../history/summarize.js";
+
 /** Bump on any breaking change to the JSON; documented in README ("Audit JSON"). */
 export const AUDIT_SCHEMA = "triplicate.audit/v1";
 
@@ -95,6 +97,8 @@ export interface AuditReport {
     snapshots: number | null;
   }[];
   databases: AuditDatabase[];
+  /** The run records kept on the destinations (src/history/): success rates, trends, RTO, free space. */
+  runHistory?: RunHistorySummary;
 }
 
 /**

@@ -1,5 +1,7 @@
 import type { AuditDatabase, AuditReport } from "./build.js";
 import { encryptionText } from "./encryption.js";
+
+import { historyMarkdown } from "./historyMarkdown.js";
 import { deepCheckText, formatUtc, freshnessOf, lockText, policySummary, proofText, verdictWords } from "./words.js";
 
 /*
@@ -71,6 +73,7 @@ export function renderAuditMarkdown(report: AuditReport): string {
   out.push("");
 
   for (const db of report.databases) out.push(...renderDatabase(report, db));
+  out.push(...historyMarkdown(report.runHistory));
   return `${out.join("\n").replace(/\n{3,}/g, "\n\n").trimEnd()}\n`;
 }
 

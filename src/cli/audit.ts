@@ -10,6 +10,8 @@ import { formatNotifications, notified } from "../notify/run.js";
 import { summarizeAudit } from "../notify/summary.js";
 import { recordOutcome, setup, type CliIO, type GlobalOptions } from "./common.js";
 import { loadIdentity } from "../encryption/identity.js";
+import { fromAudit } from "../history/fromReports.js";
+import { historyForAudit, recordRun } from "../history/runRecord.js";
 
 export interface AuditFlags extends GlobalOptions {
   format?: string;
@@ -24,17 +26,30 @@ const FORMATS = ["md", "html", "json"] as const;
 export async function auditCommand(flags: AuditFlags, io: CliIO): Promise<ExitCode> {
   const format = flags.json ? "json" : (flags.format ?? "md");
   if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format ${format} is not one of ${FORMATS.join(", ")}`);
-  const { cfg, deps, logger } = await setup(flags, io);
+  const { cfg, deps, logger, pool } = await setup(flags, io);
+  const startedAt = deps.clock();
   // Only a deep audit writes scratch copies to clean up; otherwise Ctrl-C keeps its usual meaning.
   if (flags.identity && !flags.deep) throw new UsageError("--identity opens encrypted copies for a deep check: add --deep");
   const identity = flags.identity ? await loadIdentity(flags.identity) : undefined;
-  const audit = (signal?: AbortSignal) => runAudit(cfg, { deep: !!flags.deep, signal, identity }, deps);
+  const audit = async (signal?: AbortSignal) => {
+    const r = await runAudit(cfg, { deep: !!flags.deep, signal, identity }, deps);
+    // Read before this audit's own record is written: the section is about the runs before it.
+    r.runHistory = await historyForAudit(r, cfg, pool, deps);
+    await recordRun(fromAudit(r), startedAt, pool, deps);
+    return r;
+  };
   // The mail and pings carry the Markdown report; the file or stdout gets the format asked for.
-  const { report, text: markdown, notifications } = await notified(
-    { cfg, deps, command: "audit" },
-    () => (flags.deep ? interruptible(audit) : audit()),
-    (r, common, finishedAt) => ({ summary: summarizeAudit(r, common, finishedAt), text: renderAuditMarkdown(r) }),
-  );
+  let outcome;
+  try {
+    outcome = await notified(
+      { cfg, deps, command: "audit" },
+      () => (flags.deep ? interruptible(audit) : audit()),
+      (r, common, finishedAt) => ({ summary: summarizeAudit(r, common, finishedAt), text: renderAuditMarkdown(r) }),
+    );
+  } finally {
+    await pool.closeAll();
+  }
+  const { report, text: markdown, notifications } = outcome;
   recordOutcome(io, { command: "audit", report }, notifications);
   // A failed notification is said on stderr for md and html (the report itself stays the audit's).
   for (const line of formatNotifications(notifications)) io.stderr.write(`triplicate: ${line}\n`);

@@ -11,6 +11,10 @@ import { UsageError } from "../runtime/errors.js";
 import type { CommandReport, CommandSession } from "../metrics/session.js";
 import type { NotifyOutcome } from "../notify/types.js";
 import { LOG_LEVELS, createLogger, type LogLevel } from "../runtime/logger.js";
+import { createAdapterPool, type AdapterPool } from "../history/pool.js";
+import { createProgress, type Progress } from "../progress/terminal.js";
+import { stageFromLog, withProgress } from "../progress/observe.js";
+import { Writable } from "node:stream";
 
 export interface GlobalOptions {
   config: string;
@@ -66,24 +70,45 @@ export function clockFrom(env: NodeJS.ProcessEnv): () => Date {
   return () => new Date(t);
 }
 
-export function makeLogger(opts: GlobalOptions, io: CliIO): Logger {
+function checkLogLevel(opts: GlobalOptions): void {
   if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel)) {
     throw new UsageError(`--log-level ${opts.logLevel} is not one of ${LOG_LEVELS.join(", ")}`);
   }
-  return createLogger(opts.logLevel, io.stderr);
 }
 
-export async function setup(opts: GlobalOptions, io: CliIO): Promise<{ cfg: Config; deps: RunDeps; logger: Logger }> {
-  const logger = makeLogger(opts, io);
+export function makeLogger(opts: GlobalOptions, io: CliIO, progress?: Progress): Logger {
+  checkLogLevel(opts);
+  if (!progress?.enabled) return createLogger(opts.logLevel, io.stderr);
+  // While live lines are drawn, log lines are printed above them instead of through them.
+  const above = Object.assign(new Writable({ write: (chunk, _enc, done) => (progress.log(String(chunk)), done()) }), { isTTY: true });
+  return createLogger(opts.logLevel, above, (msg, b) => stageFromLog(progress, msg, typeof b.db === "string" ? b.db : undefined));
+}
+
+/**
+ * `pool` keeps the run's adapters open after the command's core is done, for
+ * its history record (src/history/); the command closes it in a finally.
+ */
+export async function setup(
+  opts: GlobalOptions,
+  io: CliIO,
+  want: { progress?: boolean } = {},
+): Promise<{ cfg: Config; deps: RunDeps; logger: Logger; pool: AdapterPool; progress: Progress }> {
+  // Live lines only for backup and restore, only on a terminal, never with --json or --quiet.
+  // (--quiet is added by another change; until its flag exists this reads undefined.)
+  const quiet = (opts as GlobalOptions & { quiet?: boolean }).quiet;
+  checkLogLevel(opts);
   const cfg = await loadConfig(opts.config, io.env);
+  const progress = createProgress({ stderr: io.stderr, json: opts.json, quiet: quiet || !want.progress });
+  const logger = makeLogger(opts, io, progress);
+  const pool = createAdapterPool(async (d, o) => withProgress(await openAdapter(d, { logger, dryRun: o.dryRun, createRoot: o.createRoot }), d.name, progress));
   const deps = defaultDeps({
     logger,
     toolVersion: toolVersion(),
     clock: clockFrom(io.env),
-    openDestination: (d, o) => openAdapter(d, { logger, dryRun: o.dryRun, createRoot: o.createRoot }),
+    openDestination: pool.openDestination,
   });
   if (io.session) Object.assign(io.session, { cfg, logger });
-  return { cfg, deps, logger };
+  return { cfg, deps, logger, pool, progress };
 }
 
 /** What the metrics textfile learns from a command's report. */

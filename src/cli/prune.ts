@@ -1,5 +1,7 @@
 import type { ExitCode } from "../runtime/exitCodes.js";
 import { runPrune } from "../retention/run.js";
+import { fromPrune } from "../history/fromReports.js";
+import { recordRun } from "../history/runRecord.js";
 import { formatPruneReport } from "../retention/format.js";
 import { checkDbFlag, printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
 
@@ -11,9 +13,16 @@ export interface PruneFlags extends GlobalOptions {
 
 /** Retention alone, per destination, printing what is kept and why. */
 export async function pruneCommand(flags: PruneFlags, io: CliIO): Promise<ExitCode> {
-  const { cfg, deps } = await setup(flags, io);
+  const { cfg, deps, pool } = await setup(flags, io);
   checkDbFlag(cfg, flags.db);
-  const report = await runPrune(cfg, { dryRun: !!flags.dryRun, force: !!flags.force, db: flags.db }, deps);
+  const startedAt = deps.clock();
+  let report;
+  try {
+    report = await runPrune(cfg, { dryRun: !!flags.dryRun, force: !!flags.force, db: flags.db }, deps);
+    await recordRun(fromPrune(report), startedAt, pool, deps);
+  } finally {
+    await pool.closeAll();
+  }
   if (flags.json) printJson(io, report);
   else io.stdout.write(formatPruneReport(report) + "\n");
   return report.exitCode;

@@ -1,6 +1,8 @@
 import { runRestore, type RestoreReport } from "../restore/run.js";
 import { interruptible } from "../runtime/interrupt.js";
 import type { ExitCode } from "../runtime/exitCodes.js";
+import { fromRestore } from "../history/fromReports.js";
+import { recordRun } from "../history/runRecord.js";
 import { formatBytes } from "../runtime/format.js";
 import { printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
 import { loadIdentity } from "../encryption/identity.js";
@@ -14,9 +16,18 @@ export interface RestoreFlags extends GlobalOptions {
 }
 
 export async function restoreCommand(db: string, flags: RestoreFlags, io: CliIO): Promise<ExitCode> {
-  const { cfg, deps } = await setup(flags, io);
+  const { cfg, deps, pool, progress } = await setup(flags, io, { progress: true });
   const identity = flags.identity ? await loadIdentity(flags.identity) : undefined;
-  const report = await interruptible((signal) => runRestore(cfg, { db, to: flags.to, at: flags.at, from: flags.from, force: !!flags.force, signal, identity }, deps));
+  const startedAt = deps.clock();
+  let report: RestoreReport;
+  try {
+    report = await interruptible((signal) => runRestore(cfg, { db, to: flags.to, at: flags.at, from: flags.from, force: !!flags.force, signal, identity }, deps));
+    const tried = cfg.destinations.filter((d) => !flags.from || d.name === flags.from).map((d) => d.name);
+    await recordRun(fromRestore(report, tried), startedAt, pool, deps);
+  } finally {
+    progress.stop();
+    await pool.closeAll();
+  }
   if (flags.json) printJson(io, report);
   else io.stdout.write(formatRestore(report) + "\n");
   return report.exitCode;

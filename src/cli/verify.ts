@@ -1,6 +1,8 @@
 import { runVerify, type VerifyReport } from "../verify/run.js";
 import { interruptible } from "../runtime/interrupt.js";
 import type { ExitCode } from "../runtime/exitCodes.js";
+import { fromVerify } from "../history/fromReports.js";
+import { recordRun } from "../history/runRecord.js";
 import type { DeepBudget } from "../verify/deepCheck.js";
 import { UsageError } from "../runtime/errors.js";
 import { durationMs, parseDuration } from "../runtime/duration.js";
@@ -41,19 +43,30 @@ function deepBudget(flags: VerifyFlags): DeepBudget | undefined {
 }
 
 export async function verifyCommand(flags: VerifyFlags, io: CliIO): Promise<ExitCode> {
-  const { cfg, deps } = await setup(flags, io);
+  const { cfg, deps, pool } = await setup(flags, io);
   checkDbFlag(cfg, flags.db);
   const budget = deepBudget(flags);
+  const startedAt = deps.clock();
   // A deep check writes scratch copies of whole databases: Ctrl-C must not leave them behind.
   // Without --deep there is nothing to clean up: Ctrl-C keeps its usual meaning.
   if (flags.identity && !flags.deep) throw new UsageError("--identity opens encrypted copies for a deep check: add --deep");
   const identity = flags.identity ? await loadIdentity(flags.identity) : undefined;
-  const verify = (signal?: AbortSignal) => runVerify(cfg, { db: flags.db, deep: !!flags.deep, budget, signal, identity }, deps);
-  const { report, text, notifications } = await notified(
-    { cfg, deps, command: "verify" },
-    () => (flags.deep ? interruptible(verify) : verify()),
-    (r, common, finishedAt) => ({ summary: summarizeVerify(r, common, finishedAt), text: formatVerify(r) }),
-  );
+  const verify = async (signal?: AbortSignal) => {
+    const r = await runVerify(cfg, { db: flags.db, deep: !!flags.deep, budget, signal, identity }, deps);
+    await recordRun(fromVerify(r), startedAt, pool, deps);
+    return r;
+  };
+  let outcome;
+  try {
+    outcome = await notified(
+      { cfg, deps, command: "verify" },
+      () => (flags.deep ? interruptible(verify) : verify()),
+      (r, common, finishedAt) => ({ summary: summarizeVerify(r, common, finishedAt), text: formatVerify(r) }),
+    );
+  } finally {
+    await pool.closeAll();
+  }
+  const { report, text, notifications } = outcome;
   recordOutcome(io, { command: "verify", report }, notifications);
   if (flags.json) printJson(io, { ...report, notifications });
   else io.stdout.write([text, ...formatNotifications(notifications)].join("\n") + "\n");

@@ -98,6 +98,8 @@ describe("triplicate backup (CLI, local destinations)", () => {
         `app/${run.snapshotId}.manifest.json`,
         expect.stringMatching(new RegExp(`^app/${run.snapshotId}\\.proof-\\d{8}T\\d{6}Z-read-back-ok-[0-9a-f]{8}\\.json$`)),
         `app/${run.snapshotId}.sqlite.zst`,
+        // The run's record (README "Run history").
+        expect.stringMatching(/^history\/\d{8}T\d{6}Z-backup-[A-Za-z0-9-]+-[0-9a-f]{8}\.json$/),
         "triplicate-destination.json",
       ]);
       const proofFile = path.join(root, files[1]);
@@ -150,7 +152,10 @@ describe("triplicate backup (CLI, local destinations)", () => {
     const run = res.json().databases[0];
     expect(run.error).toMatch(/failed verification|malformed|corrupt/i);
     expect(run.destinations).toEqual([]);
-    expect(await filesUnder(path.join(dir, "dest/disk"))).toEqual(before);
+    // Nothing shipped, nothing deleted; only the failed night's run record was added (README "Run history").
+    const after = await filesUnder(path.join(dir, "dest/disk"));
+    expect(after.filter((f) => !f.startsWith("history/"))).toEqual(before.filter((f) => !f.startsWith("history/")));
+    expect(after.filter((f) => f.startsWith("history/")).length).toBe(2);
     expect(await filesUnder(path.join(dir, "staging", "app"))).toEqual([]);
   });
 
@@ -178,7 +183,7 @@ describe("triplicate backup (CLI, local destinations)", () => {
     expect(run.destinations[2].error).toMatch(/not a folder/);
     expect(run.policy.rules.find((r: any) => r.rule === "offsite")).toMatchObject({ pass: false });
     expect(run.policy.rules.find((r: any) => r.rule === "offsite").reason).toMatch(/cloud \(unreachable/);
-    expect((await filesUnder(path.join(dir, "dest/disk"))).length).toBe(4); // artifact, manifest, proof, destination marker
+    expect((await filesUnder(path.join(dir, "dest/disk"))).length).toBe(5); // artifact, manifest, proof, destination marker, the run's history record
   });
 
   it("after a crash: temp files never count as copies, and old leftovers are cleaned", async () => {
