@@ -36,6 +36,8 @@ export interface BackupOptions {
   acceptShrink?: boolean;
   /** `--init`: create missing roots and mark new destinations; without it every destination must carry its marker. */
   init?: boolean;
+  /** `doctor --backup-emergency`: ship and verify, but apply no retention anywhere (no deletions, no sweeps). */
+  skipRetention?: boolean;
 }
 
 export interface DestinationRun extends PublishResult {
@@ -200,6 +202,7 @@ async function shipEverywhere(prepared: Prepared, ctx: ShipContext): Promise<Des
       const skewed = result.clock && skewHold(dest.name, result.clock, cfg.guard.maxClockSkew);
       if (skewed) log.error({ destination: dest.name, clock: result.clock }, skewed.message);
       const holds = skewed ? [...ctx.holds, skewed] : ctx.holds;
+      if (opts.skipRetention) return dr;
       dr.retention = await retentionAfterCopy(adapter, dest, db, { justWritten: snapshotId, holds }, cfg, opts.dryRun, deps);
       return dr;
     }),

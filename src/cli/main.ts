@@ -15,6 +15,7 @@ import { initCommand } from "./init.js";
 import { restoreCommand } from "./restore.js";
 import { verifyCommand } from "./verify.js";
 import { auditCommand } from "./audit.js";
+import { doctorCommand } from "./doctor.js";
 
 /**
  * Parses argv, runs one command, returns its exit code. Never calls
@@ -67,6 +68,13 @@ export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
     .option("--out <file>", "write the report to this file instead of stdout")
     .option("--deep", "also restore-test the newest copy of each database on each destination")
     .action(async (o) => void (code = await auditCommand(o, io)));
+
+  addGlobalOptions(program.command("doctor").argument("<db>", "database name or path").description("diagnose a damaged database (read-only); --salvage copies out what is readable"), io.env)
+    .option("--full", "also run integrity_check (compares every index with its table)")
+    .option("--salvage <out>", "copy every readable row into a new database at OUT (never over an existing file)")
+    .option("--method <method>", "salvage with auto, recover (sqlite3 .recover) or rows (row by row)", "auto")
+    .option("--backup-emergency", "with --salvage: back the salvaged database up as an emergency snapshot; no retention runs")
+    .action(async (db, o) => void (code = await doctorCommand(db, o, io)));
 
   addGlobalOptions(program.command("init").description(`write a commented example config (default ${DEFAULT_CONFIG})`), io.env)
     .option("--force", "overwrite an existing file")
