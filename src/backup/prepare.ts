@@ -13,6 +13,7 @@ import { verifyInWorker, type ForeignKeyMode, type ForeignKeyReport, type Sqlite
 import { damagedSourceAdvice } from "../snapshot/advice.js";
 import { VerificationError } from "../runtime/errors.js";
 import { checkStagingRoom, stagedFile } from "./staging.js";
+import { isDamagedSource } from "./damagedSource.js";
 
 export interface PrepareJob {
   db: DatabaseConfig;
@@ -89,7 +90,7 @@ export async function prepareSnapshot(job: PrepareJob): Promise<Prepared> {
 
 /** A snapshot that fails integrity_check means a damaged source: say what to do about it. */
 function withNextStep(err: unknown, db: DatabaseConfig): unknown {
-  if (!(err instanceof VerificationError) || !err.failures.some((f) => f.startsWith("integrity_check"))) return err;
+  if (!(err instanceof VerificationError) || !isDamagedSource(err)) return err;
   return new VerificationError(err.database, err.failures, { cause: err, nextStep: damagedSourceAdvice(db.name, db.path) });
 }
 

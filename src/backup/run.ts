@@ -27,6 +27,7 @@ import { atLeast } from "../verify/proofs.js";
 import { checkShrink, markAnomaly, type AnomalyReport } from "./shrinkCheck.js";
 import { skewHold } from "../guard/clock.js";
 import type { RetentionHold } from "../guard/holds.js";
+import { damagedSource, isDamagedSource, type DamagedSource } from "./damagedSource.js";
 
 export interface BackupOptions {
   db?: string;
@@ -60,6 +61,8 @@ export interface DatabaseRun {
   policyNotJudged?: { reason: string; wouldJudge: { rule: RuleName; required: string }[] };
   /** Set when the source shrank far below the last good snapshot (src/guard/shrink.ts). */
   anomaly?: AnomalyReport;
+  /** The source failed its checks: where to go next (doctor, the latest good snapshot). */
+  damagedSource?: DamagedSource;
 }
 
 export interface BackupReport {
@@ -148,6 +151,7 @@ async function backupOne(
     // Nothing was shipped, so nothing anywhere is deleted.
     run.error = (err as Error).message;
     log.error({ err: { type: (err as Error).name, message: run.error } }, "snapshot failed; nothing shipped, nothing deleted");
+    if (isDamagedSource(err)) run.damagedSource = await damagedSource(db.name, cfg, open.values(), deps.clock());
     return run;
   }
   run.snapshot = prepared.snapshot;
