@@ -15,6 +15,7 @@ import type { CheckPool } from "../snapshot/checkPool.js";
 import { damagedSourceAdvice } from "../snapshot/advice.js";
 import { VerificationError } from "../runtime/errors.js";
 import { checkStagingRoom, stagedFile } from "./staging.js";
+import { isDamagedSource } from "./damagedSource.js";
 
 export interface PrepareJob {
   db: DatabaseConfig;
@@ -133,7 +134,7 @@ export async function packSnapshot(job: PrepareJob): Promise<Packing> {
 
 /** A snapshot that fails integrity_check means a damaged source: say what to do about it. */
 function withNextStep(err: unknown, db: DatabaseConfig): unknown {
-  if (!(err instanceof VerificationError) || !err.failures.some((f) => f.startsWith("integrity_check"))) return err;
+  if (!(err instanceof VerificationError) || !isDamagedSource(err)) return err;
   return new VerificationError(err.database, err.failures, { cause: err, nextStep: damagedSourceAdvice(db.name, db.path) });
 }
 

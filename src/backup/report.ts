@@ -16,6 +16,11 @@ export function formatBackupReport(r: BackupReport): string {
     if (db.error) {
       lines.push(`  FAILED: ${db.error}`);
       lines.push(`  nothing was shipped and nothing was deleted`);
+      const ds = db.damagedSource;
+      if (ds) {
+        lines.push(`  the source is damaged: run ${ds.doctor}`);
+        lines.push(`  ${ds.latestGood ? `latest good snapshot: ${ds.latestGood.snapshotId} on ${ds.latestGood.destination}, ${ds.latestGood.age} old` : "no good snapshot on any reachable destination"}`);
+      }
       continue;
     }
     if (db.artifact && db.snapshot) {

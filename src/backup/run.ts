@@ -5,7 +5,7 @@
  */
 import { rm } from "node:fs/promises";
 import type { StorageAdapter } from "../../adapters/types.js";
-import { isOffsite, mediumOf, stagingDir, type Config, type DatabaseConfig, type DestinationConfig } from "../config/schema.js";
+import { stagingDir, type Config, type DatabaseConfig, type DestinationConfig } from "../config/schema.js";
 import type { Logger } from "pino";
 import { artifactSource } from "../artifact/build.js";
 import { resolveCodec, type Codec } from "../artifact/codecs.js";
@@ -17,7 +17,7 @@ import { keys, makeSnapshotId } from "../publish/ids.js";
 import { inventoryDestination } from "../catalog/inventory.js";
 import { acquireRunLock } from "../runtime/lock.js";
 import { manifestSource } from "../publish/manifest.js";
-import { judgePolicy, type CopyEvidence, type PolicyVerdict, type RuleName } from "../policy/judge.js";
+import type { PolicyVerdict, RuleName } from "../policy/judge.js";
 import { applyRetention, type RetentionOutcome } from "../retention/apply.js";
 import { publishToDestination, type PublishResult } from "../publish/fanout.js";
 import type { ForeignKeyReport, SqliteFacts } from "../snapshot/checks.js";
@@ -27,12 +27,13 @@ import { createCheckPool, type CheckPool } from "../snapshot/checkPool.js";
 /** Niceness of a backup's check workers (Linux: per thread), so the application wins the CPU when they compete. */
 const BACKUP_CHECK_NICE = 10;
 import { sweepDeadRuns, warnIfTmpfs } from "./staging.js";
-import { atLeast } from "../verify/proofs.js";
+import { judgeDryRun, judgeRun } from "./judge.js";
 import { checkShrink, markAnomaly, type AnomalyReport } from "./shrinkCheck.js";
 import { skewHold } from "../guard/clock.js";
 import type { RetentionHold } from "../guard/holds.js";
 import { findUnchanged, recordUnchangedEverywhere } from "./unchanged.js";
 import { emptyGlobRuns, runFleet, type FleetLimits } from "./fleet.js";
+import { damagedSource, isDamagedSource, type DamagedSource } from "./damagedSource.js";
 
 export interface BackupOptions {
   /** `--db` (repeatable): only these databases; empty or absent: all. */
@@ -43,6 +44,8 @@ export interface BackupOptions {
   acceptShrink?: boolean;
   /** `--init`: create missing roots and mark new destinations; without it every destination must carry its marker. */
   init?: boolean;
+  /** `doctor --backup-emergency`: ship and verify, but apply no retention anywhere (no deletions, no sweeps). */
+  skipRetention?: boolean;
 }
 
 export interface DestinationRun extends PublishResult {
@@ -69,6 +72,9 @@ export interface DatabaseRun {
   anomaly?: AnomalyReport;
   /** The source equals its latest complete snapshot (backup/unchanged.ts): `snapshotId` is that snapshot's, nothing was uploaded. */
   unchanged?: { snapshotId: string; createdAt: string; rawSha256: string };
+
+  /** The source failed its checks: where to go next (doctor, the latest good snapshot). */
+  damagedSource?: DamagedSource;
 }
 
 export interface BackupReport {
@@ -156,10 +162,11 @@ async function backupOne(
   const createdAt = deps.clock();
   const snapshotId = makeSnapshotId(createdAt, deps.randomHex(4));
   const run: DatabaseRun = { db: db.name, snapshotId, exitCode: EXIT.failed, destinations: [] };
-  const failed = (err: unknown): DatabaseRun => {
+  const failed = async (err: unknown): Promise<DatabaseRun> => {
     // Nothing was published, so nothing anywhere is deleted.
     run.error = (err as Error).message;
     log.error({ err: { type: (err as Error).name, message: run.error } }, "snapshot failed; nothing shipped, nothing deleted");
+    if (isDamagedSource(err)) run.damagedSource = await damagedSource(db.name, cfg, open.values(), deps.clock());
     return run;
   };
   let packing: Packing;
@@ -183,7 +190,7 @@ async function backupOne(
 async function shipOrRecord(
   run: DatabaseRun,
   packing: Packing,
-  ctx: { db: DatabaseConfig; cfg: Config; opts: BackupOptions; deps: RunDeps; open: OpenDestinations; log: Logger; failed: (err: unknown) => DatabaseRun },
+  ctx: { db: DatabaseConfig; cfg: Config; opts: BackupOptions; deps: RunDeps; open: OpenDestinations; log: Logger; failed: (err: unknown) => Promise<DatabaseRun> },
   createdAt: Date,
 ): Promise<DatabaseRun> {
   const { db, cfg, opts, deps, open, log, failed } = ctx;
@@ -257,6 +264,7 @@ async function shipEverywhere(packing: Packing, ready: Promise<Prepared>, prepar
       const skewed = result.clock && skewHold(dest.name, result.clock, cfg.guard.maxClockSkew);
       if (skewed) log.error({ destination: dest.name, clock: result.clock }, skewed.message);
       const holds = skewed ? [...ctx.holds, skewed] : ctx.holds;
+      if (opts.skipRetention) return dr;
       dr.retention = await retentionAfterCopy(adapter, dest, db, { justWritten: snapshotId, holds }, cfg, opts.dryRun, deps);
       return dr;
     }),
@@ -272,7 +280,7 @@ async function shipEverywhere(packing: Packing, ready: Promise<Prepared>, prepar
  * they failed; false when nothing applies (ship in full).
  */
 async function shipUnchanged(run: DatabaseRun, packing: Packing, ctx: Omit<ShipContext, "snapshotId" | "holds">): Promise<boolean | "failed-checks"> {
-  if (ctx.opts.dryRun || ctx.opts.acceptShrink || ctx.cfg.unchanged === "upload") return false;
+  if (ctx.opts.dryRun || ctx.opts.acceptShrink || ctx.opts.skipRetention || ctx.cfg.unchanged === "upload") return false;
   const base = await findUnchanged(ctx.db, packing.summary.rawSha256, ctx.open.values());
   if (!base) return false;
   const m = [...base.copies.values()][0].manifest!;
@@ -295,54 +303,6 @@ async function shipUnchanged(run: DatabaseRun, packing: Packing, ctx: Omit<ShipC
 function sameRecipients(a: string[] | null, b: string[] | null): boolean {
   if (!a || !b) return !a && !b;
   return a.length === b.length && [...a].sort().join("\n") === [...b].sort().join("\n");
-}
-
-/** 3-2-1 on the copies that were verified, and the run's exit code. */
-function judgeRun(run: DatabaseRun, open: OpenDestinations, cfg: Config, createdAt: Date, deps: RunDeps, log: Logger): void {
-  const evidence: CopyEvidence[] = run.destinations.map((d) => {
-    const dest = open.get(d.destination)!.cfg;
-    return {
-      destination: d.destination,
-      medium: mediumOf(dest),
-      offsite: isOffsite(dest),
-      // Every verified copy of this run was read back whole; it counts if that is proof enough.
-      verified:
-        (d.status === "verified" && atLeast("read-back", cfg.policy.verifiedLevel)) ||
-        // An unchanged night proves nothing new: the copy counts on the proof it already has.
-        (d.status === "unchanged" && !!d.proof && atLeast(d.proof.level, cfg.policy.verifiedLevel)),
-      lockedUntil: d.lockedUntil,
-      verificationFailed: d.verificationFailed,
-      problem: d.error,
-    };
-  });
-  run.policy = judgePolicy(evidence, cfg.policy, { snapshotCreatedAt: createdAt, now: deps.clock() });
-  const verified = run.destinations.filter((d) => d.status !== "failed").length;
-  const degraded =
-    verified < run.destinations.length ||
-    !run.policy.pass ||
-    (run.anomaly && !run.anomaly.accepted) ||
-    run.destinations.some((d) => d.retention?.errors.length || d.retention?.leftDamaged.length || d.retention?.held.length);
-  run.exitCode = verified === 0 ? EXIT.failed : degraded ? EXIT.degraded : EXIT.ok;
-  if (!run.policy.pass) {
-    for (const r of run.policy.rules.filter((x) => !x.pass)) log.warn({ rule: r.rule }, `3-2-1 rule ${r.rule} ${r.reason}`);
-  }
-}
-
-/**
- * A dry run proves no copy, so 3-2-1 is not judged (the rules a real run
- * would judge are listed instead). Exit 0 means "the run would be possible":
- * the snapshot verified and every destination answered; otherwise the exit
- * a real run would have (1 if no destination could take the copy, else 3).
- */
-function judgeDryRun(run: DatabaseRun, cfg: Config, createdAt: Date, deps: RunDeps): void {
-  const rules = judgePolicy([], cfg.policy, { snapshotCreatedAt: createdAt, now: deps.clock() }).rules;
-  run.policyNotJudged = {
-    reason: "dry run: nothing was shipped, so no copy was verified and no rule can be met",
-    wouldJudge: rules.map((r) => ({ rule: r.rule, required: r.required })),
-  };
-  const possible = run.destinations.filter((d) => d.status === "would-ship").length;
-  const degraded = possible < run.destinations.length || run.destinations.some((d) => d.retention?.errors.length || d.retention?.leftDamaged.length);
-  run.exitCode = possible === 0 ? EXIT.failed : degraded ? EXIT.degraded : EXIT.ok;
 }
 
 async function retentionAfterCopy(

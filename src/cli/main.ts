@@ -22,6 +22,8 @@ import { finishSession, openSession } from "../metrics/session.js";
 import { asksForHelp, quietIO, wantsQuiet } from "./quiet.js";
 import { silenceAwsNodeVersionWarning } from "../runtime/sdkWarning.js";
 
+import { doctorCommand } from "./doctor.js";
+
 /**
  * Parses argv, runs one command, returns its exit code. Never calls
  * process.exit, so tests can call it in-process.
@@ -106,6 +108,13 @@ async function dispatch(argv: string[], io: CliIO): Promise<ExitCode> {
     .option("--db <name>", "only this database (repeatable: several databases)", collect, [])
     .option("--tag <tag>", "tag each snapshot (repeatable; default: scheduled)", collect, [])
     .action(async (o) => void (code = await scheduleCommand(o, io)));
+
+  addGlobalOptions(program.command("doctor").argument("<db>", "database name or path").description("diagnose a damaged database (read-only); --salvage copies out what is readable"), io.env)
+    .option("--full", "also run integrity_check (compares every index with its table)")
+    .option("--salvage <out>", "copy every readable row into a new database at OUT (never over an existing file)")
+    .option("--method <method>", "salvage with auto, recover (sqlite3 .recover) or rows (row by row)", "auto")
+    .option("--backup-emergency", "with --salvage: back the salvaged database up as an emergency snapshot; no retention runs")
+    .action(async (db, o) => void (code = await doctorCommand(db, o, io)));
 
   addGlobalOptions(program.command("init").description(`write a commented example config (default ${DEFAULT_CONFIG})`), io.env)
     .option("--force", "overwrite an existing file")

@@ -7,7 +7,7 @@
 export function damagedSourceAdvice(dbName: string, sourcePath: string): string {
   return (
     `nothing was shipped and nothing was deleted. The source database is damaged: ` +
-    `check it with sqlite3 ${sourcePath} "PRAGMA integrity_check"; ` +
+    `diagnose it with triplicate doctor ${dbName} --full (read-only; --salvage OUT copies out what is readable); ` +
     `with the application stopped, recover what SQLite can read with sqlite3 ${sourcePath} ".recover" | sqlite3 ${sourcePath}.recovered, ` +
     `or get the last good snapshot back with triplicate restore ${dbName} --to ${sourcePath}.restored ("triplicate list" shows the snapshots there are)`
   );

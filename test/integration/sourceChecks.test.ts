@@ -119,7 +119,7 @@ describe("source checks", () => {
     const run = res.json().databases[0];
     expect(run.destinations).toEqual([]);
     expect(run.error).toMatch(/integrity_check/);
-    expect(run.error).toContain(`sqlite3 ${db} "PRAGMA integrity_check"`);
+    expect(run.error).toContain("triplicate doctor app --full");
     expect(run.error).toMatch(/triplicate restore app/);
     expect(run.error).toMatch(/nothing was shipped and nothing was deleted/);
     expect(await manifests()).toEqual([]);
@@ -137,7 +137,7 @@ describe("source checks", () => {
     expect(res.code).toBe(1);
     const run = res.json().databases[0];
     expect(run.error).toMatch(/malformed/);
-    expect(run.error).toContain(`sqlite3 ${db} "PRAGMA integrity_check"`);
+    expect(run.error).toContain("triplicate doctor app --full");
     expect(run.error).toMatch(/triplicate restore app/);
     expect(await manifests()).toEqual([]);
   });
