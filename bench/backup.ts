@@ -1,75 +1,69 @@
 /**
- * npm run bench -- [--size MB] [--runs N]
- *
- * Times `triplicate backup` to three local destinations against doing the
- * same by hand: `sqlite3 .backup` + `zstd -3 -T0` + `sha256sum` + three `cp`.
- * Prints a table and writes bench/results/backup-<size>mb.json.
- * Targets (issue 2): ratio ≤ 1.5 and peak RSS ≤ 150 MB on 1 GiB.
+ * Issue 13, rows 1 and 2: `triplicate backup` against the hand-made pipeline
+ * (handmade.ts), alternated, the page cache warmed and the disk synced before
+ * every timed run.
+ *  - 3-2-1: local + SFTP (sshd) + S3 (s3rver), against snapshot, check,
+ *    compress, hash, then cp ∥ sftp ∥ S3 put.
+ *  - three local folders, against the same with three cp at once.
+ * Every triplicate run goes to fresh places (`--init`), so nothing is
+ * "unchanged"; `unchanged: upload` makes sure of it.
  */
-import { mkdir, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
-import { BIN, ensureDatabase, flag, median, printTable, requireTools, timed, warm, writeResult } from "./lib.js";
+import { alternate, ensureDatabase, median, ratio, warm, type Row } from "./lib.js";
+import { byHand, triplicate, type BenchContext, type BenchResult } from "./context.js";
+import { handBackup321, handBackupLocal } from "./handmade.js";
+import { writeBenchConfig, type BenchDest } from "./servers.js";
 
-requireTools({ sqlite3: "sqlite3", zstd: "zstd", sha256sum: "coreutils", "/usr/bin/time": "time" });
-const sizeMB = Number(flag("size", "256"));
-const runs = Number(flag("runs", "3"));
-const work = path.join(flag("dir", os.tmpdir()), `triplicate-bench-${sizeMB}mb`);
-await mkdir(work, { recursive: true });
-const db = path.join(work, "src.db");
-console.error(`bench: preparing a ${sizeMB} MiB database in ${work}`);
-ensureDatabase(db, sizeMB);
+export async function backupBench(ctx: BenchContext): Promise<BenchResult> {
+  const { sizeMB, runs } = ctx.opts;
+  const work = path.join(ctx.opts.dir, `backup-${sizeMB}mb`);
+  await mkdir(work, { recursive: true });
+  const db = path.join(work, "src.db");
+  console.error(`bench backup: preparing a ${sizeMB} MiB database in ${work}`);
+  ensureDatabase(db, sizeMB);
+  const sftpRoot = ctx.servers.sshd.root;
 
-const dests = ["d1", "d2", "d3"].map((d) => path.join(work, d));
-const cfg = path.join(work, "triplicate.yml");
-await writeFile(
-  cfg,
-  [
-    "databases:",
-    `  - { name: bench, path: ${JSON.stringify(db)} }`,
-    "destinations:",
-    ...dests.map((d, i) => `  - { name: ${path.basename(d)}, type: local, path: ${JSON.stringify(d)}, medium: m${i}${i === 2 ? ", offsite: true" : ""} }`),
-    "compression: { algorithm: zstd, level: 3 }",
-    `staging: ${JSON.stringify(path.join(work, "staging"))}`,
-  ].join("\n"),
-);
-const byHand = [
-  `set -e`,
-  `sqlite3 '${db}' ".backup '${work}/hand.db'"`,
-  `zstd -q -f -3 -T0 '${work}/hand.db' -o '${work}/hand.db.zst'`,
-  `sha256sum '${work}/hand.db.zst' > /dev/null`,
-  ...dests.map((d) => `mkdir -p '${d}-hand' && cp '${work}/hand.db.zst' '${d}-hand/'`),
-  `rm -f '${work}/hand.db'`,
-].join("\n");
+  let n = 0;
+  const ours = async (dests: (i: number) => BenchDest[]) => {
+    const i = n++;
+    await rm(path.join(work, "dests"), { recursive: true, force: true });
+    await rm(sftpRoot, { recursive: true, force: true }).then(() => mkdir(sftpRoot, { recursive: true }));
+    const cfg = path.join(work, "bench.yml");
+    const env = await writeBenchConfig(cfg, db, work, dests(i), ctx.servers, { extra: ["unchanged: upload"] });
+    warm(db);
+    return triplicate(["backup", "--init", "--config", cfg], env);
+  };
+  const hand = async (script: (i: number) => string) => {
+    const i = n++;
+    await rm(path.join(work, "hand-dests"), { recursive: true, force: true });
+    await rm(path.join(work, "hand-local"), { recursive: true, force: true });
+    warm(db);
+    return byHand(script(i));
+  };
 
-const ours: { seconds: number; peakRssMB: number }[] = [];
-const hand: { seconds: number; peakRssMB: number }[] = [];
-for (let i = 0; i < runs; i++) {
-  for (const d of dests) await rm(d, { recursive: true, force: true }), await rm(`${d}-hand`, { recursive: true, force: true });
-  warm(db);
-  const t = await timed(BIN, ["backup", "--config", cfg, "--json", "--log-level", "warn"]);
-  const report = JSON.parse(t.stdout);
-  if (report.exitCode !== 0) throw new Error(`triplicate exited ${report.exitCode}`);
-  ours.push({ seconds: t.seconds, peakRssMB: t.peakRssMB });
-  warm(db);
-  hand.push(await timed("bash", ["-c", byHand]));
-  console.error(`run ${i + 1}/${runs}: triplicate ${t.seconds}s (${t.peakRssMB} MB), by hand ${hand[i].seconds}s`);
+  const three: (i: number) => BenchDest[] = (i) => [
+    { kind: "local", name: "local", place: `dests/local-${i}` },
+    { kind: "sftp", name: "nas", place: `nas-${i}` },
+    { kind: "s3", name: "s3", place: `s3-${i}` },
+  ];
+  const locals: (i: number) => BenchDest[] = (i) => ["d1", "d2", "d3"].map((d) => ({ kind: "local" as const, name: d, place: `dests/${d}-${i}` }));
+  const handDirs = ["h1", "h2", "h3"].map((d) => path.join(work, "hand-dests", d));
+
+  const jobs = [
+    { job: `3-2-1 backup, local + SFTP + S3, ${sizeMB} MiB`, ours: () => ours(three), hand: () => hand((i) => handBackup321(db, work, ctx.tools, path.join(sftpRoot, "hand"), i)) },
+    { job: `backup to three local folders, ${sizeMB} MiB`, ours: () => ours(locals), hand: () => hand(() => handBackupLocal(db, work, handDirs)) },
+  ];
+  const rows: Row[] = [];
+  const json: unknown[] = [];
+  for (const j of jobs) {
+    const r = await alternate(runs, j.ours, j.hand);
+    const t = median(r.a.map((m) => m.seconds));
+    const h = median(r.b.map((m) => m.seconds));
+    const rss = Math.max(...r.a.map((m) => m.peakRssMB));
+    console.error(`${j.job}: triplicate ${r.a.map((m) => m.seconds).join(", ")} s; by hand ${r.b.map((m) => m.seconds).join(", ")} s`);
+    rows.push({ job: j.job, "hand-made / baseline": `${h} s`, triplicate: `${t} s`, ratio: ratio(t, h), "peak RSS MB": `${rss} (hand ${Math.max(...r.b.map((m) => m.peakRssMB))})`, notes: "target ≤ 0.6" });
+    json.push({ job: j.job, triplicate: r.a.map(({ report, ...m }) => m), byHand: r.b, medianTriplicate: t, medianByHand: h, ratio: ratio(t, h) });
+  }
+  return { rows, json: { sizeMB, runs, jobs: json, handScripts: { "3-2-1": handBackup321(db, work, ctx.tools, path.join(sftpRoot, "hand"), 0), local: handBackupLocal(db, work, handDirs) } } };
 }
-
-const result = {
-  bench: "backup",
-  sizeMB,
-  runs,
-  host: { cpus: os.cpus().length, node: process.version },
-  triplicate: { medianSeconds: median(ours.map((m) => m.seconds)), peakRssMB: Math.max(...ours.map((m) => m.peakRssMB)), runs: ours },
-  byHand: { medianSeconds: median(hand.map((m) => m.seconds)), peakRssMB: Math.max(...hand.map((m) => m.peakRssMB)), runs: hand, script: byHand },
-  ratio: 0,
-  targets: { ratio: 1.5, peakRssMB: 150 },
-};
-result.ratio = Math.round((result.triplicate.medianSeconds / result.byHand.medianSeconds) * 100) / 100;
-printTable([
-  { contender: "triplicate backup (3 local, verified)", "median s": result.triplicate.medianSeconds, "peak RSS MB": result.triplicate.peakRssMB },
-  { contender: "sqlite3 .backup + zstd -3 -T0 + sha256sum + 3x cp", "median s": result.byHand.medianSeconds, "peak RSS MB": result.byHand.peakRssMB },
-]);
-console.log(`ratio ${result.ratio} (target ≤ ${result.targets.ratio}); ${sizeMB} MiB database, ${runs} runs`);
-console.log(`wrote ${await writeResult(`backup-${sizeMB}mb`, result)}`);

@@ -97,16 +97,43 @@ export function ensureDatabase(file: string, mb: number): void {
   db.pragma("journal_mode = WAL");
   db.exec("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, note TEXT, payload BLOB); CREATE INDEX items_name ON items(name);");
   const ins = db.prepare("INSERT INTO items (name, note, payload) VALUES (?, ?, randomblob(600))");
+  // ~1.3 KB a row: small databases (a fleet's 1 MB tenants) grow in small steps, big ones as before.
+  const batch = Math.min(20_000, Math.max(50, Math.round(mb * 100)));
   const note = "status=ok; region=eu-west; owner=team-storage; ".repeat(12);
   let i = 0;
   while (statSync(file).size + (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0) < mb * 2 ** 20) {
     db.transaction(() => {
-      for (let k = 0; k < 20_000; k++, i++) ins.run(`item-${i % 100_000}`, note + i);
+      for (let k = 0; k < batch; k++, i++) ins.run(`item-${i % 100_000}`, note + i);
     })();
     db.pragma("wal_checkpoint(TRUNCATE)");
   }
   db.close();
 }
+
+/** Runs `a` and `b` `runs` times, alternating who goes first, so neither always inherits the other's caches. */
+export async function alternate<A, B>(runs: number, a: () => Promise<A>, b: () => Promise<B>): Promise<{ a: A[]; b: B[] }> {
+  const out = { a: [] as A[], b: [] as B[] };
+  for (let i = 0; i < runs; i++) {
+    if (i % 2 === 0) out.a.push(await a()), out.b.push(await b());
+    else out.b.push(await b()), out.a.push(await a());
+  }
+  return out;
+}
+
+/** A over B to two decimals. */
+export function ratio(a: number, b: number): number {
+  return Math.round((a / b) * 100) / 100;
+}
+
+/** One line of the combined table `npm run bench` prints (bench/run.ts). */
+export type Row = {
+  job: string;
+  "hand-made / baseline": string | number;
+  triplicate: string | number;
+  ratio: string | number;
+  "peak RSS MB": string | number;
+  notes: string;
+};
 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -1,0 +1,67 @@
+/**
+ * Issue 13 row 4: fleets. N databases of ~1 MB (one glob entry,
+ * `path: dir/*.db`) to local + SFTP + S3 in one run, for each N of --fleet;
+ * then a second run with nothing changed, where the default
+ * `unchanged: record` writes a small record per destination instead of
+ * uploading. Time, time per database, peak RSS; "linear" compares the time
+ * per database of each N with that of the smallest. One run per N (a 1000-db
+ * run takes minutes); no hand-made side (a shell loop over 1000 files is no
+ * standard tool).
+ */
+import { copyFile, mkdir, readdir, rm } from "node:fs/promises";
+import path from "node:path";
+import { spawnSync } from "node:child_process";
+import { ensureDatabase, ratio, type Row } from "./lib.js";
+import { triplicate, type BenchContext, type BenchResult } from "./context.js";
+import { writeBenchConfig } from "./servers.js";
+
+async function makeFleet(dir: string, template: string, n: number): Promise<void> {
+  const have = await readdir(dir).catch(() => [] as string[]);
+  if (have.filter((f) => f.endsWith(".db")).length === n) return;
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  for (let i = 0; i < n; i++) await copyFile(template, path.join(dir, `tenant${String(i).padStart(4, "0")}.db`));
+}
+
+export async function fleetBench(ctx: BenchContext): Promise<BenchResult> {
+  const work = path.join(ctx.opts.dir, "fleet");
+  await mkdir(work, { recursive: true });
+  const template = path.join(work, "template.db");
+  ensureDatabase(template, ctx.opts.fleetDbMB);
+  const rows: Row[] = [];
+  const json: Record<string, unknown>[] = [];
+  let firstPerDb = 0;
+  for (const n of ctx.opts.fleet) {
+    const dir = path.join(work, `n${n}`);
+    await makeFleet(dir, template, n);
+    await rm(path.join(work, "dests"), { recursive: true, force: true });
+    await rm(path.join(ctx.servers.sshd.root, `fleet-${n}`), { recursive: true, force: true });
+    const cfg = path.join(work, `fleet-${n}.yml`);
+    const stamp = Date.now();
+    const env = await writeBenchConfig(cfg, "", work, [
+      { kind: "local", name: "local", place: `dests/local-${n}` },
+      { kind: "sftp", name: "nas", place: `fleet-${n}` },
+      { kind: "s3", name: "s3", place: `fleet-${n}-${stamp}` },
+    ], ctx.servers, { databaseLine: `  - { path: ${JSON.stringify(path.join(dir, "*.db"))} }`, extra: ["unchanged: record"] });
+    const warmAll = () => spawnSync("sh", ["-c", `cat '${dir}'/*.db > /dev/null`]);
+    warmAll();
+    const changed = await triplicate(["backup", "--init", "--config", cfg], env);
+    warmAll();
+    const same = await triplicate(["backup", "--config", cfg], env);
+    const recorded = same.report.databases.filter((d: any) => d.unchanged).length;
+    const perDb = changed.seconds / n;
+    firstPerDb ||= perDb;
+    console.error(`fleet ${n}: ${changed.seconds} s (${perDb.toFixed(3)} s/db, ${changed.peakRssMB} MB); unchanged ${same.seconds} s (${recorded}/${n} recorded)`);
+    rows.push({
+      job: `fleet: ${n} × ${ctx.opts.fleetDbMB} MB to local + SFTP + S3`, "hand-made / baseline": "", triplicate: `${changed.seconds} s (${(perDb * 1000).toFixed(0)} ms/db)`,
+      ratio: `linear ${ratio(perDb, firstPerDb)}`, "peak RSS MB": `${changed.peakRssMB} (anon ${changed.peakAnonMB})`, notes: "1000: target ≤ 60 s, ≤ 150 MB; ratio = ms/db over the smallest N's",
+    });
+    rows.push({
+      job: `fleet: ${n}, second run, nothing changed`, "hand-made / baseline": `${changed.seconds} s (first run)`, triplicate: `${same.seconds} s`,
+      ratio: ratio(same.seconds, changed.seconds), "peak RSS MB": `${same.peakRssMB} (anon ${same.peakAnonMB})`, notes: `${recorded}/${n} recorded as unchanged`,
+    });
+    const slim = ({ report, ...m }: any) => m;
+    json.push({ n, dbMB: ctx.opts.fleetDbMB, changed: slim(changed), unchanged: { ...slim(same), recorded }, secondsPerDb: perDb });
+  }
+  return { rows, json: { fleets: json } };
+}
