@@ -35,6 +35,8 @@ destinations:
 ${dests.map((d) => `  - { name: ${d}, type: local, path: ${JSON.stringify(root(d))} }`).join("\n")}
 policy: { copies: 2, media: 1, offsite: 0 }
 staging: ${JSON.stringify(path.join(dir, "staging"))}
+# each run here must ship a snapshot of its own, even when the source did not change
+unchanged: upload
 `,
   );
   return file;

@@ -42,7 +42,7 @@ describe("fleets: globs in databases", () => {
     const r = await runCli(["backup", "--init", "--json", "--config", cfg]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(names(r)).toEqual(["acme", "globex", "initech", "app"]);
-    expect((await readdir(path.join(dir, "disk"))).sort()).toEqual(["acme", "app", "globex", "initech", "triplicate-destination.json"]);
+    expect((await readdir(path.join(dir, "disk"))).sort()).toEqual(["acme", "app", "globex", "history", "initech", "triplicate-destination.json"]);
 
     createSampleDb(path.join(dir, "tenants", "hooli.db"), 50);
     const again = await runCli(["backup", "--json", "--config", cfg]);

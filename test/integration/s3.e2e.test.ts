@@ -37,6 +37,8 @@ policy: { copies: 3, media: 2, offsite: 1 }
 # Some tests pin this host's clock (TRIPLICATE_NOW) to past nights; the server's clock is real.
 guard: { maxClockSkew: 100y }
 staging: ${JSON.stringify(path.join(dir, "staging"))}
+# each run here must ship a snapshot of its own, even when the source did not change
+unchanged: upload
 ${extra}`,
   );
   return { file, env: { TEST_S3_KEY: s3.accessKeyId, TEST_S3_SECRET: s3.secretAccessKey } };

@@ -24,6 +24,8 @@ destinations:
 ${extra.dests ?? `  - { name: disk, type: local, path: ${JSON.stringify(path.join(dir, "disk"))}${extra.retention ? `, retention: ${extra.retention}` : ""} }`}
 policy: { copies: 2, media: 1, offsite: 0 }
 staging: ${JSON.stringify(path.join(dir, "staging"))}
+# each run here must ship a snapshot of its own, even when the source did not change
+unchanged: upload
 `,
   );
   return file;

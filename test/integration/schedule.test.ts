@@ -24,6 +24,8 @@ destinations:
   - { name: disk, type: local, path: ${JSON.stringify(path.join(dir, "disk"))} }
 policy: { copies: 2, media: 1, offsite: 0 }
 staging: ${JSON.stringify(path.join(dir, "staging"))}
+# every scheduled run here ships a snapshot of its own, so the test can count them
+unchanged: upload
 `,
   );
   const init = await runCli(["backup", "--init", "--config", cfg]);

@@ -58,6 +58,8 @@ destinations:
     secretAccessKey: \${TEST_S3_SECRET}
 policy: ${opts.policy ?? "{ copies: 4, media: 3, offsite: 1 }"}
 staging: ${JSON.stringify(path.join(dir, "staging"))}
+# each run here must ship a snapshot of its own, even when the source did not change
+unchanged: upload
 `,
   );
   return { file, env: { TEST_S3_KEY: s3.accessKeyId, TEST_S3_SECRET: s3.secretAccessKey } };
