@@ -9,8 +9,8 @@ export interface ForgetFlags extends GlobalOptions {
 
 /** `forget DB SNAPSHOT`: one snapshot deleted everywhere, refused for a locked or the last good copy unless --force. */
 export async function forgetCommand(db: string, snapshotId: string, flags: ForgetFlags, io: CliIO): Promise<ExitCode> {
-  const { cfg, deps } = await setup(flags, io);
-  const report = await runForget(cfg, { db, snapshotId, dryRun: !!flags.dryRun, force: !!flags.force }, deps);
+  const { cfg, deps, pool } = await setup(flags, io);
+  const report = await runForget(cfg, { db, snapshotId, dryRun: !!flags.dryRun, force: !!flags.force }, deps).finally(() => pool.closeAll());
   if (flags.json) printJson(io, report);
   else io.stdout.write(formatForget(report) + "\n");
   return report.exitCode;

@@ -9,9 +9,10 @@ export interface ListFlags extends GlobalOptions {
 
 /** Every snapshot on every destination, with its state, read live from the stores. */
 export async function listCommand(flags: ListFlags, io: CliIO): Promise<ExitCode> {
-  const { cfg, deps } = await setup(flags, io);
+  const { cfg, deps, pool } = await setup(flags, io);
   checkDbFlag(cfg, flags.db);
-  const report = await runList(cfg, { db: flags.db }, deps);
+  // The pool holds every adapter open until closed here: an SFTP session left open keeps the process alive.
+  const report = await runList(cfg, { db: flags.db }, deps).finally(() => pool.closeAll());
   if (flags.json) printJson(io, report);
   else io.stdout.write(formatInventory(report.destinations) + report.databasesWithoutCompleteCopy.map((db) => `\nNO COMPLETE COPY of database ${db} anywhere`).join("") + "\n");
   return report.exitCode;

@@ -32,8 +32,9 @@ export async function scheduleCommand(flags: ScheduleFlags, io: CliIO): Promise<
   const emit = (e: ScheduleEvent) => io.stdout.write(flags.json ? JSON.stringify(e) + "\n" : describe(e) + "\n");
   const runOnce = async (): Promise<RunResult> => {
     try {
-      const { cfg, deps } = await setup(flags, io);
-      const report = await runBackup(cfg, { db: flags.db, tags: flags.tag.length ? flags.tag : ["scheduled"], dryRun: false }, deps);
+      const { cfg, deps, pool } = await setup(flags, io);
+      // Each run closes what it opened; a schedule that runs for months must not pile up SFTP sessions.
+      const report = await runBackup(cfg, { db: flags.db, tags: flags.tag.length ? flags.tag : ["scheduled"], dryRun: false }, deps).finally(() => pool.closeAll());
       if (!flags.json) io.stdout.write(formatBackupReport(report) + "\n");
       return { exitCode: report.exitCode, report: flags.json ? report : undefined };
     } catch (err) {
