@@ -6,7 +6,7 @@ import type { Codec } from "../artifact/codecs.js";
 import { keys } from "../publish/ids.js";
 import { buildManifest, type Manifest } from "../publish/manifest.js";
 import type { RunDeps } from "../runtime/context.js";
-import { collectGarbage } from "../runtime/gc.js";
+import { collectAfterSnapshot } from "../runtime/gc.js";
 import { removeSqliteFiles } from "../runtime/sqliteFiles.js";
 import { copySnapshot } from "../snapshot/take.js";
 import type { ForeignKeyMode, ForeignKeyReport, SqliteFacts } from "../snapshot/checks.js";
@@ -119,7 +119,7 @@ export async function packSnapshot(job: PrepareJob): Promise<Packing> {
         toolVersion: deps.toolVersion, db: db.name, snapshotId, createdAt, host: deps.hostname, sourcePath: db.path,
         facts: snapshot.facts, artifact, artifactKey, tags: job.tags,
       });
-      collectGarbage();
+      collectAfterSnapshot(artifact.rawSize);
       log.info({ snapshotId, rawBytes: artifact.rawSize, bytes: artifact.size, ms: snapshot.durationMs, ...memory() }, "snapshot verified and packed");
       return { artifact, artifactFile, snapshot, summary, manifestFor: (lockedUntil) => (lockedUntil ? { ...base, lockedUntil: lockedUntil.toISOString() } : base) };
     },

@@ -14,7 +14,8 @@ import type { DestinationMarker } from "../catalog/destinationMarker.js";
 import { UsageError, TriplicateError } from "../runtime/errors.js";
 import { EXIT, worstExit, type ExitCode } from "../runtime/exitCodes.js";
 import { keys, makeSnapshotId } from "../publish/ids.js";
-import { inventoryDestination } from "../catalog/inventory.js";
+import { inventoryDestination, type DestinationInventory } from "../catalog/inventory.js";
+import { listBefore, type Listings } from "./listing.js";
 import { acquireRunLock } from "../runtime/lock.js";
 import { manifestSource } from "../publish/manifest.js";
 import type { PolicyVerdict, RuleName } from "../policy/judge.js";
@@ -195,7 +196,9 @@ async function shipOrRecord(
 ): Promise<DatabaseRun> {
   const { db, cfg, opts, deps, open, log, failed } = ctx;
   const snapshotId = run.snapshotId!;
-  const recorded = await shipUnchanged(run, packing, { db: db.name, cfg, opts, deps, open, log });
+  // One listing per destination, shared by the unchanged check, the shrink guard and an unchanged night's retention.
+  const listings = await listBefore(db.name, open.values());
+  const recorded = await shipUnchanged(run, packing, listings, { db: db.name, cfg, opts, deps, open, log });
   if (recorded === "failed-checks") return failed(await packing.verified.then(() => undefined, (err) => err));
   if (recorded) {
     judgeRun(run, open, cfg, createdAt, deps, log);
@@ -203,7 +206,7 @@ async function shipOrRecord(
   }
   // The shrink guard needs only the counts the checks must confirm, so it runs beside them.
   const counted = { snapshot: { facts: { rowCounts: packing.sourceCounts } }, summary: packing.summary } as Pick<Prepared, "snapshot" | "summary">;
-  run.anomaly = await checkShrink(db.name, counted, open.values(), cfg, { accept: !!opts.acceptShrink, log });
+  run.anomaly = await checkShrink(db.name, counted, listings, cfg, { accept: !!opts.acceptShrink, log });
   const holds: RetentionHold[] = [];
   let prepared: Prepared | undefined;
   // Every destination's commit waits on this: ship while checking, publish only what passed.
@@ -279,9 +282,9 @@ async function shipEverywhere(packing: Packing, ready: Promise<Prepared>, prepar
  * a checked source, so it waits for this night's checks: "failed-checks" when
  * they failed; false when nothing applies (ship in full).
  */
-async function shipUnchanged(run: DatabaseRun, packing: Packing, ctx: Omit<ShipContext, "snapshotId" | "holds">): Promise<boolean | "failed-checks"> {
+async function shipUnchanged(run: DatabaseRun, packing: Packing, listings: Listings, ctx: Omit<ShipContext, "snapshotId" | "holds">): Promise<boolean | "failed-checks"> {
   if (ctx.opts.dryRun || ctx.opts.acceptShrink || ctx.opts.skipRetention || ctx.cfg.unchanged === "upload") return false;
-  const base = await findUnchanged(ctx.db, packing.summary.rawSha256, ctx.open.values());
+  const base = await findUnchanged(ctx.db, packing.summary.rawSha256, listings);
   if (!base) return false;
   const m = [...base.copies.values()][0].manifest!;
   if (!sameRecipients(m.encryption?.recipients ?? null, ctx.cfg.encryption?.recipients ?? null)) return false;
@@ -294,7 +297,8 @@ async function shipUnchanged(run: DatabaseRun, packing: Packing, ctx: Omit<ShipC
   run.artifact = { ...prepared.summary, key: m.artifact.key, size: m.artifact.size, sha256: m.artifact.sha256, compression: m.compression.algorithm };
   run.destinations = await recordUnchangedEverywhere(base, ctx.open.values(), {
     db: ctx.db, tags: ctx.opts.tags, deps: ctx.deps, log: ctx.log,
-    retention: (adapter, dest, justWritten) => retentionAfterCopy(adapter, dest, ctx.db, { justWritten, holds: [] }, ctx.cfg, false, ctx.deps),
+    // Nothing was uploaded: the listing taken before still holds every copy there, the base among them.
+    retention: (adapter, dest, justWritten) => retentionAfterCopy(adapter, dest, ctx.db, { justWritten, holds: [], listed: listings.get(dest.name) }, ctx.cfg, false, ctx.deps),
   });
   return true;
 }
@@ -309,13 +313,13 @@ async function retentionAfterCopy(
   adapter: StorageAdapter,
   dest: DestinationConfig,
   db: string,
-  run: { justWritten: string; holds: RetentionHold[] },
+  run: { justWritten: string; holds: RetentionHold[]; listed?: DestinationInventory },
   cfg: Config,
   dryRun: boolean,
   deps: RunDeps,
 ): Promise<RetentionOutcome> {
   try {
-    const inv = await inventoryDestination(adapter, dest.name, [db]);
+    const inv = run.listed?.reachable ? run.listed : await inventoryDestination(adapter, dest.name, [db]);
     if (!inv.reachable) throw new TriplicateError(inv.error ?? "listing failed");
     return await applyRetention(adapter, dest.name, db, inv.copies, dest.retention, {
       now: deps.clock(), dryRun, leftoverGrace: cfg.leftoverGrace, justWritten: run.justWritten, guard: cfg.guard, holds: run.holds,

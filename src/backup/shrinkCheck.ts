@@ -1,7 +1,6 @@
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
-import { inventoryDestination } from "../catalog/inventory.js";
-import type { OpenDestination } from "../runtime/context.js";
+import type { Listings } from "./listing.js";
 import { compareWithBaseline, howToAccept, isGoodBaseline, newestComplete, type Anomaly, factsOf } from "../guard/shrink.js";
 import type { RetentionHold } from "../guard/holds.js";
 import type { Prepared } from "./prepare.js";
@@ -22,13 +21,11 @@ export interface AnomalyReport extends Anomaly {
 export async function checkShrink(
   db: string,
   prepared: Pick<Prepared, "snapshot" | "summary">,
-  open: Iterable<OpenDestination>,
+  listings: Listings,
   cfg: Config,
   opts: { accept: boolean; log: Logger },
 ): Promise<AnomalyReport | undefined> {
-  const inventories = await Promise.all(
-    [...open].flatMap(({ cfg: dest, adapter }) => (adapter ? [inventoryDestination(adapter, dest.name, [db])] : [])),
-  );
+  const inventories = [...listings.values()];
   const baseline = newestComplete(inventories.flatMap((i) => (i.reachable ? i.copies : [])), db, isGoodBaseline);
   if (!baseline?.manifest) return undefined;
   const facts = { rowCounts: prepared.snapshot.facts.rowCounts, rawSize: prepared.summary.rawSize };

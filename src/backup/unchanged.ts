@@ -12,7 +12,8 @@ import type { Logger } from "pino";
 import type { StorageAdapter } from "../../adapters/types.js";
 import { describeError } from "../../adapters/errors.js";
 import type { DestinationConfig } from "../config/schema.js";
-import { inventoryDestination, type CopyRecord } from "../catalog/inventory.js";
+import type { CopyRecord } from "../catalog/inventory.js";
+import type { Listings } from "./listing.js";
 import { isGoodBaseline, newestComplete } from "../guard/shrink.js";
 import type { RetentionOutcome } from "../retention/apply.js";
 import type { OpenDestination, RunDeps } from "../runtime/context.js";
@@ -33,10 +34,9 @@ export interface UnchangedBase {
  * source still equals it byte for byte and every reachable destination holds
  * it complete with a recorded proof; otherwise undefined (ship in full).
  */
-export async function findUnchanged(db: string, rawSha256: string, open: Iterable<OpenDestination>): Promise<UnchangedBase | undefined> {
-  const reachable = [...open].filter((o) => o.adapter);
-  if (reachable.length === 0) return undefined;
-  const invs = await Promise.all(reachable.map(async (o) => ({ name: o.cfg.name, inv: await inventoryDestination(o.adapter!, o.cfg.name, [db]) })));
+export async function findUnchanged(db: string, rawSha256: string, listings: Listings): Promise<UnchangedBase | undefined> {
+  if (listings.size === 0) return undefined;
+  const invs = [...listings].map(([name, inv]) => ({ name, inv }));
   // A listing that failed says nothing about what that destination holds: ship in full.
   if (invs.some((i) => !i.inv.reachable)) return undefined;
   const latest = newestComplete(invs.flatMap((i) => i.inv.copies), db);
