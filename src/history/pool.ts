@@ -46,6 +46,7 @@ function deferClose(a: StorageAdapter): StorageAdapter {
     list: (...args) => a.list(...args),
     delete: (...args) => a.delete(...args),
     sweepTemporary: (...args) => a.sweepTemporary(...args),
+    ...(a.freeSpace ? { freeSpace: (signal?: AbortSignal) => a.freeSpace!(signal) } : {}),
     close: async () => undefined,
   };
 }
