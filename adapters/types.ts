@@ -25,6 +25,19 @@ export interface BlobSource {
    * while its checks still run, and publish only what passed them.
    */
   readonly beforeCommit?: () => Promise<void>;
+  /**
+   * Bytes sent so far, for a live progress line. Called by the adapter, at
+   * most about ten times a second (adapters/progress.ts), for transfers it
+   * makes from `localPath` itself; bytes read through `open()` are the
+   * caller's to count. A retry starts again from 0. Never affects the put.
+   */
+  readonly onProgress?: (bytesSoFar: number) => void;
+}
+
+/** A destination's file system, as statvfs tells it: bytes an unprivileged writer may still use, and the total. */
+export interface FreeSpace {
+  free: number;
+  size: number;
 }
 
 export interface ObjectInfo {
@@ -104,6 +117,12 @@ export interface StorageAdapter {
    * `olderThan`. Returns what was removed, for the report.
    */
   sweepTemporary(prefix: string, olderThan: Date, signal?: AbortSignal): Promise<string[]>;
+  /**
+   * Optional: free and total bytes where the store can tell (a local folder's
+   * statfs, SFTP's statvfs@openssh.com); undefined when this server cannot.
+   * Left out by stores with no such figure (S3).
+   */
+  freeSpace?(signal?: AbortSignal): Promise<FreeSpace | undefined>;
   close(): Promise<void>;
 }
 

@@ -53,6 +53,10 @@ done
 for want in "disk" "usb" "ETA" "of "; do
   grep -q "$want" "$dir/backup.frames" || { echo "FAIL: no '$want' in the backup's progress lines"; status=1; }
 done
+# The ETA is a time or "--" (no rate yet), never cli-progress's "NULL"/"Infinity" cut to "LLs".
+if grep -ohE "ETA [^ |]*" "$dir/backup.frames" "$dir/restore.frames" | grep -vqE "^ETA (--|[0-9]+s|[0-9]+m[0-9]{2}s|[0-9]+h[0-9]{2}m)$"; then
+  echo "FAIL: a garbage ETA: $(grep -ohE "ETA [^ |]*" "$dir/backup.frames" "$dir/restore.frames" | grep -vE "^ETA (--|[0-9]+s|[0-9]+m[0-9]{2}s|[0-9]+h[0-9]{2}m)$" | sort -u | head -3 | tr '\n' ' ')"; status=1
+fi
 grep -q "snapshot" "$dir/backup.frames" || { echo "FAIL: no snapshot line"; status=1; }
 grep -qE "download|restoring from" "$dir/restore.frames" || { echo "FAIL: no download line in the restore"; status=1; }
 # Not a terminal: no control characters at all.

@@ -1,5 +1,5 @@
 /** The local adapter: backups in a folder on a mounted disk. */
-import { open, opendir, readdir, rm, stat, unlink } from "node:fs/promises";
+import { open, opendir, readdir, rm, stat, statfs, unlink } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import type { AdapterDeps, BlobSource, ObjectInfo, StorageAdapter } from "../types.js";
@@ -81,6 +81,14 @@ export async function createLocalAdapter(config: LocalConfig, deps: AdapterDeps)
         if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
         throw fail("delete", key, err);
       }
+    },
+
+    async freeSpace() {
+      // bavail, not bfree: what this tool (no root reserve) can still write.
+      const s = await statfs(root).catch((err) => {
+        throw fail("freeSpace", "", err);
+      });
+      return { free: Number(s.bavail) * Number(s.bsize), size: Number(s.blocks) * Number(s.bsize) };
     },
 
     async sweepTemporary(prefix: string, olderThan: Date): Promise<string[]> {

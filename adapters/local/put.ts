@@ -7,6 +7,7 @@ import { AdapterError, ChecksumMismatchError, PermanentError } from "../errors.j
 import { tempNameFor } from "../files.js";
 import { awaitCommit } from "../commitGate.js";
 import { HashingCounter } from "../streams.js";
+import { pollFileSize, progressOf } from "../progress.js";
 import { mapFsError } from "./errors.js";
 
 /** Where a put goes: the key, its resolved file, and the adapter it belongs to. */
@@ -31,13 +32,21 @@ export async function putFile(target: PutTarget, src: BlobSource, signal?: Abort
       // through JS), then we fsync. Its hash was taken when it was built; the caller's
       // read-back proves the copy. Measured: ~2 s less per GiB-sized artifact and copy.
       signal?.throwIfAborted();
-      await copyFile(src.localPath, tmp, fsc.COPYFILE_EXCL);
+      // copyFile tells nothing while it runs: the progress line watches the temp file grow.
+      const progress = progressOf(src);
+      const stopPolling = pollFileSize(tmp, progress);
+      try {
+        await copyFile(src.localPath, tmp, fsc.COPYFILE_EXCL);
+      } finally {
+        stopPolling();
+      }
       const handle = await open(tmp, "r+");
       try {
         await handle.chmod(FILE_MODE); // whatever the source file's mode and the umask
         await handle.sync();
         const { size } = await handle.stat();
         if (size !== src.size) throw new PermanentError(`copied ${size} bytes, expected ${src.size}`, { adapter: id, op: "put", key });
+        progress.done(size);
       } finally {
         await handle.close();
       }

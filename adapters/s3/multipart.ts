@@ -19,6 +19,7 @@ import { lockParams } from "./objectLock.js";
 import { retriesSpent, retryRequest } from "./requestRetry.js";
 import { hashFileParts } from "./partHashes.js";
 import { stallWatch } from "./stallWatch.js";
+import { partBytes, progressOf, type PartBytes } from "../progress.js";
 
 type PutCtx = { adapter: string; op: string; key: string };
 type Range = { start: number; end: number }; // end exclusive
@@ -93,7 +94,7 @@ export async function putFileMultipart(
     const restarts = s3.tuning.retry?.retries ?? 0;
     for (let restart = 0; ; restart++) {
       try {
-        return await uploadOnce({ s3, target, path: src.localPath, sha256: src.sha256, ranges, partHashes: scan.parts, whole, lockUntil, ctx, beforeCommit: src.beforeCommit }, signal);
+        return await uploadOnce({ s3, target, path: src.localPath, sha256: src.sha256, ranges, partHashes: scan.parts, whole, lockUntil, ctx, beforeCommit: src.beforeCommit, sent: partBytes(progressOf(src), ranges.length) }, signal);
       } catch (err) {
         if (!(err instanceof UploadGone) || restart >= restarts) throw err instanceof UploadGone ? err.cause : err;
         s3.logger.warn({ adapter: s3.id, key: target.full, restart: restart + 1 }, "the store lost the multipart upload (NoSuchUpload); starting a new one");
@@ -122,6 +123,8 @@ interface Attempt {
   ctx: PutCtx;
   /** The caller's hold on the commit (adapters/commitGate.ts). */
   beforeCommit?: BlobSource["beforeCommit"];
+  /** Bytes read into part bodies, for src.onProgress. */
+  sent: PartBytes;
 }
 
 /** One multipart upload, from CreateMultipartUpload to Complete; throws UploadGone when the store lost it. */
@@ -160,6 +163,7 @@ async function uploadOnce(a: Attempt, signal?: AbortSignal): Promise<string | un
     const rejected = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (run.failure || rejected) throw run.failure?.err ?? rejected?.reason;
     const parts = settled.map((r) => (r as PromiseFulfilledResult<CompletedPart>).value);
+    a.sent.done(a.ranges.at(-1)?.end ?? 0);
     await a.whole; // the whole file hashed to sha256 before anything commits
     await awaitCommit(a, ctx); // the caller's checks passed; a refusal aborts the upload below
 
@@ -255,6 +259,8 @@ async function sendPartOnce(upload: PartUpload, i: number, expected: Buffer): Pr
   let readError: unknown;
   // fs ranges are inclusive at both ends.
   const file = createReadStream(upload.path, { start, end: end - 1 });
+  upload.sent.start(i);
+  file.on("data", (chunk: string | Buffer) => upload.sent.add(i, chunk.length)); // a second listener: the flow is pipeline's
   pipeline(file, tap).catch((err) => {
     readError ??= err;
   });

@@ -178,9 +178,9 @@ async function probePosixRename(s: Session): Promise<boolean> {
  * private field and throws synchronously from ext_openssh_* calls without
  * it; reading the list lets the connect log and every put say so up front.
  */
-function advertises(sftp: SFTPWrapper, name: string): boolean {
+export function advertises(sftp: SFTPWrapper, name: string, version = "1"): boolean {
   const ext = (sftp as unknown as { _extensions?: Record<string, string> })._extensions;
-  return ext?.[name] === "1";
+  return ext?.[name] === version;
 }
 
 async function removeOrphans(cx: SftpContext, s: Session): Promise<void> {

@@ -37,6 +37,7 @@ import { openRead } from "./download.js";
 import { SFTP, sftpCode, type Ctx } from "./errors.js";
 import { remotePath } from "./folders.js";
 import { sweepTemporary, walk } from "./list.js";
+import { sftpFreeSpace } from "./freeSpace.js";
 import { checkSftpOptions, normalizeRoot, type SftpConfig } from "./options.js";
 import { req, type SftpContext } from "./session.js";
 import { putObject } from "./upload.js";
@@ -114,6 +115,8 @@ export async function createSftpAdapter(config: SftpConfig, deps: AdapterDeps, t
     async sweepTemporary(prefix: string, olderThan: Date, signal?: AbortSignal): Promise<string[]> {
       return sweepTemporary(cx, prefix, olderThan, signal);
     },
+
+    freeSpace: (signal?: AbortSignal) => sftpFreeSpace(cx, signal),
 
     async close(): Promise<void> {
       cx.closed = true;

@@ -12,6 +12,7 @@ import type { BlobSource, ObjectInfo } from "../types.js";
 import { ChecksumMismatchError, PermanentError } from "../errors.js";
 import { tempNameFor } from "../files.js";
 import { awaitCommit } from "../commitGate.js";
+import { progressOf } from "../progress.js";
 import { HashingCounter, hashStream } from "../streams.js";
 import { withSession } from "./connection.js";
 import { readFully, readRemote } from "./download.js";
@@ -34,13 +35,16 @@ export async function putObject(cx: SftpContext, key: string, src: BlobSource, s
       let how = "sequential";
       const localPath = src.localPath;
       if (localPath && useParallel(cx, s) && !cx.fastPutDisabled && src.size >= FASTPUT_MIN_BYTES) {
+        const progress = progressOf(src);
+        const step = (sent: number) => progress.report(sent);
         const [, local] = await Promise.all([
-          race(s, s.client.fastPut(localPath, tmp, { ...FASTPUT, mode: FILE_MODE })),
+          race(s, s.client.fastPut(localPath, tmp, { ...FASTPUT, mode: FILE_MODE, step })),
           hashStream(createReadStream(localPath, { highWaterMark: 1 << 20 })),
         ]);
         checkSent(local.size, local.sha256, src, ctx);
         const problem = await verifyFastPut(s, { ...src, localPath }, tmp);
         how = "fastPut";
+        if (!problem) progress.done(src.size);
         if (!problem) await fsyncRemote(s, tmp);
         if (problem) {
           cx.fastPutDisabled = true;

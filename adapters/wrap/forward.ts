@@ -18,6 +18,8 @@ export function forward(inner: StorageAdapter): StorageAdapter {
     list: (prefix, signal) => inner.list(prefix, signal),
     delete: (key, signal) => inner.delete(key, signal),
     sweepTemporary: (prefix, olderThan, signal) => inner.sweepTemporary(prefix, olderThan, signal),
+    // Optional, so present only where the inner adapter has it: callers test for the method.
+    ...(inner.freeSpace ? { freeSpace: (signal?: AbortSignal) => inner.freeSpace!(signal) } : {}),
     close: () => inner.close(),
   };
 }

@@ -9,6 +9,7 @@ import type { Config } from "../config/schema.js";
 import { defaultDeps, type RunDeps } from "../runtime/context.js";
 import { UsageError } from "../runtime/errors.js";
 import type { CommandReport, CommandSession } from "../metrics/session.js";
+import { measureFreeSpace } from "../metrics/freeSpace.js";
 import type { NotifyOutcome } from "../notify/types.js";
 import { LOG_LEVELS, createLogger, type LogLevel } from "../runtime/logger.js";
 import { createAdapterPool, type AdapterPool } from "../history/pool.js";
@@ -100,7 +101,10 @@ export async function setup(
   const cfg = await loadConfig(opts.config, io.env);
   const progress = createProgress({ stderr: io.stderr, json: opts.json, quiet: quiet || !want.progress });
   const logger = makeLogger(opts, io, progress);
-  const pool = createAdapterPool(async (d, o) => withProgress(await openAdapter(d, { logger, dryRun: o.dryRun, createRoot: o.createRoot }), d.name, progress));
+  const session = io.session;
+  const pool = createAdapterPool(async (d, o) => withProgress(await openAdapter(d, { logger, dryRun: o.dryRun, createRoot: o.createRoot }), d.name, progress), {
+    beforeClose: session && cfg.metrics ? (opened) => measureFreeSpace(cfg, opened, session) : undefined,
+  });
   const deps = defaultDeps({
     logger,
     toolVersion: toolVersion(),

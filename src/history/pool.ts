@@ -15,7 +15,11 @@ export interface AdapterPool {
   closeAll(): Promise<void>;
 }
 
-export function createAdapterPool(open: RunDeps["openDestination"]): AdapterPool {
+/** `beforeClose` sees the run's adapters while they are still open (the metrics' free-space figures); its failure is ignored. */
+export function createAdapterPool(
+  open: RunDeps["openDestination"],
+  hooks: { beforeClose?: (opened: ReadonlyMap<string, StorageAdapter>) => Promise<void> } = {},
+): AdapterPool {
   const opened = new Map<string, StorageAdapter>();
   const all: StorageAdapter[] = [];
   return {
@@ -29,6 +33,7 @@ export function createAdapterPool(open: RunDeps["openDestination"]): AdapterPool
     },
     get: (destination) => opened.get(destination),
     closeAll: async () => {
+      await hooks.beforeClose?.(opened).catch(() => undefined);
       await Promise.all(all.splice(0).map((a) => a.close().catch(() => undefined)));
       opened.clear();
     },
@@ -46,6 +51,7 @@ function deferClose(a: StorageAdapter): StorageAdapter {
     list: (...args) => a.list(...args),
     delete: (...args) => a.delete(...args),
     sweepTemporary: (...args) => a.sweepTemporary(...args),
+    ...(a.freeSpace ? { freeSpace: (signal?: AbortSignal) => a.freeSpace!(signal) } : {}),
     close: async () => undefined,
   };
 }

@@ -37,6 +37,8 @@ export async function historyForAudit(report: AuditReport, cfg: Config, pool: Ad
     return adapter ? [{ destination: d.name, adapter }] : [];
   });
   const read = await readHistory(targets, new Date(now.getTime() - HISTORY_WINDOW_DAYS * 86_400_000));
-  const free = await Promise.all(cfg.destinations.filter((d) => targets.some((t) => t.destination === d.name)).map(freeSpaceOf));
+  const free = await Promise.all(
+    cfg.destinations.flatMap((d) => targets.filter((t) => t.destination === d.name).map((t) => freeSpaceOf(d, t.adapter))),
+  );
   return summarizeHistory(read, free, now);
 }

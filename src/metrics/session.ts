@@ -13,6 +13,7 @@ import type { VerifyReport } from "../verify/run.js";
 import type { AuditReport } from "../audit/build.js";
 import { auditSamples, backupSamples, runSamples, verifySamples } from "./collect.js";
 import { freeSpaceSamples } from "./freeSpace.js";
+import type { FreeSpace } from "../history/freeSpace.js";
 import { updateTextfile } from "./textfile.js";
 import { makePrivateDir } from "../runtime/privateFiles.js";
 
@@ -25,6 +26,8 @@ export interface CommandSession {
   logger?: Logger;
   outcome?: CommandReport;
   notifications?: NotifyOutcome[];
+  /** Free space the command measured over its open adapters (metrics/freeSpace.ts measureFreeSpace). */
+  freeSpace?: FreeSpace[];
 }
 
 export function openSession(command: string, now: () => number = Date.now): CommandSession {
@@ -40,7 +43,7 @@ export async function finishSession(s: CommandSession | undefined, exitCode: num
     const fresh = [
       ...runSamples(s.command, { startedAtMs: s.startedAtMs, finishedAtMs, exitCode, notifyFailures: (s.notifications ?? []).filter((n) => !n.ok).length }),
       ...(o?.command === "backup" ? backupSamples(o.report) : o?.command === "verify" ? verifySamples(o.report) : o?.command === "audit" ? auditSamples(o.report, finishedAtMs) : []),
-      ...(await freeSpaceSamples(cfg.destinations)),
+      ...(await freeSpaceSamples(cfg.destinations, s.freeSpace)),
     ];
     const keep = { dbs: new Set(cfg.databases.map((d) => d.name)), destinations: new Set(cfg.destinations.map((d) => d.name)) };
     await makePrivateDir(stagingDir(cfg));

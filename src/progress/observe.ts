@@ -47,8 +47,8 @@ export function withProgress(adapter: StorageAdapter, destination: string, progr
       sizes.set(key, src.size);
       line().phase("upload", src.size);
       // Stream uploads are counted as they go; a transfer an adapter makes from the staged
-      // file itself (SFTP fastPut, S3 multipart parts) shows its bytes when it completes.
-      const source = { ...src, open: () => counted(src.open(), (n) => line().update(n)) };
+      // file itself (local copyFile, SFTP fastPut, S3 multipart parts) reports through onProgress.
+      const source = { ...src, open: () => counted(src.open(), (n) => line().update(n)), onProgress: (n: number) => line().update(n) };
       const info = await adapter.put(key, source, signal);
       line().update(src.size);
       return info;
@@ -69,6 +69,7 @@ export function withProgress(adapter: StorageAdapter, destination: string, progr
     },
     delete: (...args) => adapter.delete(...args),
     sweepTemporary: (...args) => adapter.sweepTemporary(...args),
+    ...(adapter.freeSpace ? { freeSpace: (signal?: AbortSignal) => adapter.freeSpace!(signal) } : {}),
     close: () => adapter.close(),
   };
 }

@@ -40,6 +40,21 @@ export function progressEnabled(o: ProgressOptions): boolean {
   return !!o.stderr.isTTY && !o.json && !o.quiet;
 }
 
+/**
+ * Our own ETA from the line's average rate: cli-progress's eta_formatted
+ * prints "NULL" or "Infinity" (cut to "LLs" by its padding) until the value
+ * moves, which a transfer from the staged file did not do until it ended.
+ */
+const NO_ETA = "--";
+
+export function formatEta(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return NO_ETA;
+  const t = Math.ceil(seconds);
+  if (t < 60) return `${t}s`;
+  if (t < 3600) return `${Math.floor(t / 60)}m${String(t % 60).padStart(2, "0")}s`;
+  return `${Math.floor(t / 3600)}h${String(Math.floor((t % 3600) / 60)).padStart(2, "0")}m`;
+}
+
 const NOOP_LINE: TransferLine = { phase: () => undefined, update: () => undefined, note: () => undefined };
 
 export function createProgress(o: ProgressOptions): Progress {
@@ -49,7 +64,7 @@ export function createProgress(o: ProgressOptions): Progress {
   const multi = new cliProgress.MultiBar(
     {
       stream: o.stderr as NodeJS.WriteStream,
-      format: "{name} {bar} {percentage}% | {done} of {size} | {rate} | ETA {eta_formatted} | {phase}",
+      format: "{name} {bar} {percentage}% | {done} of {size} | {rate} | ETA {left} | {phase}",
       barsize: 24,
       hideCursor: true,
       clearOnComplete: false,
@@ -71,7 +86,7 @@ export function createProgress(o: ProgressOptions): Progress {
       const existing = lines.get(destination);
       if (existing) return existing;
       stageLine();
-      const bar = multi.create(1, 0, { name: destination, done: "0 B", size: "?", rate: "", phase: "waiting" });
+      const bar = multi.create(1, 0, { name: destination, done: "0 B", size: "?", rate: "", left: NO_ETA, phase: "waiting" });
       let started = performance.now();
       let total = 1;
       const line: TransferLine = {
@@ -79,11 +94,16 @@ export function createProgress(o: ProgressOptions): Progress {
           total = Math.max(1, size);
           started = performance.now();
           bar.setTotal(total);
-          bar.update(0, { phase: name, size: formatBytes(size), done: "0 B", rate: "" });
+          bar.update(0, { phase: name, size: formatBytes(size), done: "0 B", rate: "", left: NO_ETA });
         },
         update(bytes) {
           const s = (performance.now() - started) / 1000;
-          bar.update(Math.min(bytes, total), { done: formatBytes(bytes), rate: s > 0.2 ? `${formatBytes(Math.round(bytes / s))}/s` : "" });
+          const rate = s > 0.2 && bytes > 0 ? bytes / s : undefined;
+          bar.update(Math.min(bytes, total), {
+            done: formatBytes(bytes),
+            rate: rate ? `${formatBytes(Math.round(rate))}/s` : "",
+            left: rate ? formatEta((total - Math.min(bytes, total)) / rate) : NO_ETA,
+          });
         },
         note(text) {
           bar.update({ phase: text });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createProgress, progressEnabled } from "../../src/progress/terminal.js";
+import { createProgress, formatEta, progressEnabled } from "../../src/progress/terminal.js";
 
 /**
  * Issue 14, "Progress on a terminal": live lines during backup and restore,
@@ -26,6 +26,12 @@ describe("progress lines", () => {
     expect(off.enabled).toBe(false);
   });
 
+  it("show an ETA as a time, or -- until a rate is known (never NULL, Infinity or their cut 'LLs')", () => {
+    expect([formatEta(0), formatEta(7.2), formatEta(65), formatEta(7260)]).toEqual(["0s", "8s", "1m05s", "2h01m"]);
+    expect([formatEta(Infinity), formatEta(NaN), formatEta(-1)]).toEqual(["--", "--", "--"]);
+  });
+
+  // The script also fails on any ETA field that is not a time or "--" in any captured frame.
   it.skipIf(!hasTmux)("are drawn in tmux during backup and restore (scripts/progress-demo.sh)", () => {
     const r = spawnSync(path.join(root, "scripts/progress-demo.sh"), { encoding: "utf8", timeout: 120_000 });
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
