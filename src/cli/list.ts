@@ -1,7 +1,8 @@
 import type { ExitCode } from "../runtime/exitCodes.js";
+import { checkDbFlagOrCopies } from "../catalog/unconfigured.js";
 import { runList } from "../catalog/list.js";
 import { formatInventory } from "../catalog/format.js";
-import { checkDbFlag, printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
+import { printJson, setup, type CliIO, type GlobalOptions } from "./common.js";
 
 export interface ListFlags extends GlobalOptions {
   db: string[];
@@ -10,7 +11,8 @@ export interface ListFlags extends GlobalOptions {
 /** Every snapshot on every destination, with its state, read live from the stores. */
 export async function listCommand(flags: ListFlags, io: CliIO): Promise<ExitCode> {
   const { cfg, deps } = await setup(flags, io);
-  checkDbFlag(cfg, flags.db);
+  // A name not in the config is read when some destination holds its copies (a vanished tenant).
+  await checkDbFlagOrCopies(cfg, flags.db, deps);
   const report = await runList(cfg, { db: flags.db }, deps);
   if (flags.json) printJson(io, report);
   else io.stdout.write(formatInventory(report.destinations) + report.databasesWithoutCompleteCopy.map((db) => `\nNO COMPLETE COPY of database ${db} anywhere`).join("") + "\n");
