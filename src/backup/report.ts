@@ -2,6 +2,7 @@ import type { BackupReport } from "./run.js";
 import { describeForeignKeys } from "../snapshot/checks.js";
 import { formatRetention } from "../retention/format.js";
 import { formatBytes, pad } from "../runtime/format.js";
+import { formatVanished } from "./vanished.js";
 
 const EXIT_WORDS: Record<number, string> = { 0: "OK", 1: "FAILED", 2: "USAGE ERROR", 3: "DEGRADED" };
 
@@ -61,6 +62,7 @@ export function formatBackupReport(r: BackupReport): string {
       for (const rule of db.policy.rules) lines.push(`    ${rule.pass ? "pass" : "FAIL"}  ${pad(rule.rule, 9)} ${rule.reason}`);
     }
   }
+  lines.push(...formatVanished(r.vanished ?? []));
   return lines.join("\n");
 }
 

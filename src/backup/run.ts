@@ -35,6 +35,7 @@ import type { RetentionHold } from "../guard/holds.js";
 import { findUnchanged, recordUnchangedEverywhere } from "./unchanged.js";
 import { emptyGlobRuns, runFleet, type FleetLimits } from "./fleet.js";
 import { damagedSource, isDamagedSource, type DamagedSource } from "./damagedSource.js";
+import { findVanished, type VanishedTenant } from "./vanished.js";
 
 export interface BackupOptions {
   /** `--db` (repeatable): only these databases; empty or absent: all. */
@@ -88,6 +89,8 @@ export interface BackupReport {
   /** Each destination as this run found it: its marker (created or adopted now, or found), or why it could not be used. */
   destinations: DestinationState[];
   databases: DatabaseRun[];
+  /** Tenants a glob matched before whose file is gone (backup/vanished.ts): copies kept, the run degraded. Empty with --db. */
+  vanished: VanishedTenant[];
 }
 
 export interface DestinationState {
@@ -123,11 +126,13 @@ export async function runBackup(cfg: Config, opts: BackupOptions, deps: RunDeps)
   await warnIfTmpfs(staging, deps.logger);
   const open = await openDestinations(cfg.destinations, deps, { dryRun: opts.dryRun, init: opts.init });
   let runs: DatabaseRun[] = [];
+  let vanished: VanishedTenant[] = [];
   // Check workers are started once for every database of the run, at a lower CPU priority than the application.
   const checkPool = createCheckPool({ nice: BACKUP_CHECK_NICE });
   try {
     runs = await runFleet(databases, cfg.concurrency, (db, limits) => backupOne(db, cfg, opts, deps, open, codec, staging, { checkPool, limits }), deps.logger);
     runs.push(...emptyGlobs);
+    if (!opts.db?.length) vanished = await findVanished(cfg, open.values(), { hostname: deps.hostname, now: deps.clock(), log: deps.logger });
   } finally {
     await checkPool.close();
     await closeAll(open);
@@ -139,9 +144,11 @@ export async function runBackup(cfg: Config, opts: BackupOptions, deps: RunDeps)
     startedAt: startedAt.toISOString(),
     finishedAt: deps.clock().toISOString(),
     dryRun: opts.dryRun,
-    exitCode: worstExit(runs.map((r) => r.exitCode)),
+    // A vanished tenant is like a wiped source: loud (exit 3), and nothing of it is deleted.
+    exitCode: worstExit([...runs.map((r) => r.exitCode), vanished.length ? EXIT.degraded : EXIT.ok]),
     destinations: [...open.values()].map((o) => ({ destination: o.cfg.name, reachable: !!o.adapter, marker: o.marker, error: o.error })),
     databases: runs,
+    vanished,
   };
 }
 

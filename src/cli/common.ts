@@ -125,9 +125,9 @@ export function printJson(io: CliIO, value: unknown): void {
 }
 
 /** `--db NAME` must name a configured database: a typo must not report "all healthy". */
-export function checkDbFlag(cfg: Config, dbs: string[] | undefined): void {
+export function checkDbFlag(cfg: Config, dbs: string[] | undefined, why = ""): void {
   const db = (dbs ?? []).find((n) => !cfg.databases.some((d) => d.name === n));
   if (db) {
-    throw new UsageError(`no database named "${db}" in ${cfg.configPath}; configured: ${cfg.databases.map((d) => d.name).join(", ")}`);
+    throw new UsageError(`no database named "${db}" in ${cfg.configPath}${why}; configured: ${cfg.databases.map((d) => d.name).join(", ")}`);
   }
 }

@@ -14,7 +14,8 @@ export interface PruneFlags extends GlobalOptions {
 /** Retention alone, per destination, printing what is kept and why. */
 export async function pruneCommand(flags: PruneFlags, io: CliIO): Promise<ExitCode> {
   const { cfg, deps, pool } = await setup(flags, io);
-  checkDbFlag(cfg, flags.db);
+  // Never widened to names with copies only (a vanished tenant): prune deletes, and only what the config names.
+  checkDbFlag(cfg, flags.db, " (prune deletes copies only of databases the config names; copies under any other name are never touched)");
   const startedAt = deps.clock();
   let report;
   try {

@@ -1,6 +1,7 @@
 import { runVerify, type VerifyReport } from "../verify/run.js";
 import { interruptible } from "../runtime/interrupt.js";
 import type { ExitCode } from "../runtime/exitCodes.js";
+import { checkDbFlagOrCopies } from "../catalog/unconfigured.js";
 import { fromVerify } from "../history/fromReports.js";
 import { recordRun } from "../history/runRecord.js";
 import type { DeepBudget } from "../verify/deepCheck.js";
@@ -9,7 +10,7 @@ import { durationMs, parseDuration } from "../runtime/duration.js";
 import { parseSize } from "../runtime/format.js";
 import { formatNotifications, notified } from "../notify/run.js";
 import { summarizeVerify } from "../notify/summary.js";
-import { checkDbFlag, printJson, recordOutcome, setup, type CliIO, type GlobalOptions } from "./common.js";
+import { printJson, recordOutcome, setup, type CliIO, type GlobalOptions } from "./common.js";
 import { loadIdentity } from "../encryption/identity.js";
 
 export interface VerifyFlags extends GlobalOptions {
@@ -44,7 +45,8 @@ function deepBudget(flags: VerifyFlags): DeepBudget | undefined {
 
 export async function verifyCommand(flags: VerifyFlags, io: CliIO): Promise<ExitCode> {
   const { cfg, deps, pool } = await setup(flags, io);
-  checkDbFlag(cfg, flags.db);
+  // A name not in the config is checked when some destination holds its copies (a vanished tenant).
+  await checkDbFlagOrCopies(cfg, flags.db, deps);
   const budget = deepBudget(flags);
   const startedAt = deps.clock();
   // A deep check writes scratch copies of whole databases: Ctrl-C must not leave them behind.

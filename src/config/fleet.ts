@@ -81,6 +81,13 @@ async function matchFiles(pattern: string, problems: string[]): Promise<string[]
   return out;
 }
 
+/** Whether `file` is one this glob would match (same folder, same name rules), whether or not it exists now. */
+export function globMatches(pattern: string, file: string): boolean {
+  if (path.dirname(path.resolve(file)) !== path.resolve(path.dirname(pattern))) return false;
+  const n = path.basename(file);
+  return globToRegExp(path.basename(pattern)).test(n) && !SIDE_FILE_SUFFIXES.some((s) => n.endsWith(s));
+}
+
 /** Shell-style: `*` and `?` never match a leading dot (hidden files stay out, as in sh); `[...]` is a class. */
 function globToRegExp(glob: string): RegExp {
   let re = "";

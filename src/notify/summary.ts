@@ -37,7 +37,10 @@ export function summarizeBackup(r: BackupReport, common: Common): RunSummary {
       ...(d.policy?.rules.filter((x) => !x.pass).map((x) => `${d.db}: 3-2-1 rule ${x.rule} ${x.reason}`) ?? []),
       ...(d.anomaly && !d.anomaly.accepted ? [`${d.db}: the source shrank (anomaly): retention held everywhere`] : []),
       ...d.destinations.flatMap((x) => (x.retention?.held ?? []).map((h) => `${d.db}: ${x.destination}: retention held: ${h.message}`)),
-    ]),
+    ]).concat(
+      // A vanished tenant degrades the run on its own: the alert says which, and that its copies were kept.
+      (r.vanished ?? []).map((v) => `${v.db}: vanished: ${v.sourcePath} is gone; copies kept, newest ${v.newest.snapshotId} on ${v.newest.destination}, ${v.newest.age} old`),
+    ),
   };
 }
 

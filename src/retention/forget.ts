@@ -4,8 +4,9 @@
  * once, then the artifact and its proofs), but by an operator's choice.
  *
  * What it refuses without --force, because a typo must not cost the history:
- * a copy still under Object Lock (the store would refuse it anyway unless
- * --force can bypass a GOVERNANCE lock), and a snapshot whose copies are the
+ * a copy still under Object Lock (the store refuses to delete it; --force
+ * deletes the other copies and reports the refusal, and never asks S3 to
+ * bypass a GOVERNANCE lock), and a snapshot whose copies are the
  * only good copies of that database anywhere this run can see. A destination
  * that cannot be reached does not count as holding a good copy, so a dead NAS
  * never makes a last copy look spare.
@@ -98,7 +99,8 @@ export function refuseUnsafe(db: string, snapshotId: string, targets: CopyRecord
   if (locked.length) {
     throw new ForgetRefusedError(
       `snapshot ${snapshotId} of ${db} is under Object Lock on ${locked.map((t) => `${t.destination} (until ${t.lockedUntil!.toISOString()})`).join(", ")}: ` +
-        `that copy is meant to survive deletion; nothing was deleted (--force tries anyway, which a GOVERNANCE lock allows only with the right permission)`,
+        `that copy is meant to survive deletion; nothing was deleted (--force deletes the snapshot's unlocked copies and asks the store to delete the locked ones, ` +
+        `which it refuses until the lock ends: Triplicate never bypasses a lock, COMPLIANCE or GOVERNANCE)`,
     );
   }
   if (goodLeft === 0 && targets.some((t) => t.state === "complete")) {
