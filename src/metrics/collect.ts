@@ -43,8 +43,10 @@ export function backupSamples(r: BackupReport): Sample[] {
     ...d.destinations.flatMap((x) => {
       const l = { db: d.db, destination: x.destination };
       const verified = x.status === "verified";
+      // An unchanged night uploads nothing; its copy stands on the proof it already has, so it is not an alert.
+      const standing = verified || (x.status === "unchanged" && !!x.proof);
       return [
-        g("triplicate_backup_destination_verified", "1 when the last backup's copy on this destination was verified.", l, verified ? 1 : 0),
+        g("triplicate_backup_destination_verified", "1 when the last backup's copy on this destination was verified (or, on an unchanged night, already proven).", l, standing ? 1 : 0),
         ...(verified
           ? [
               g("triplicate_backup_upload_seconds", "Upload plus read-back time of the last backup's copy.", l, x.durationMs / 1000),

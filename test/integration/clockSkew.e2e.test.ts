@@ -26,6 +26,8 @@ destinations:
   - { name: nas, type: sftp, host: 127.0.0.1, port: ${sshd.port}, username: ${sshd.username}, privateKeyPath: ${JSON.stringify(sshd.privateKeyPath)}, hostKeySha256: "${sshd.hostKeySha256}", path: ${JSON.stringify(path.join(sshd.root, "skew"))}, retention: { keepLast: 1 } }
 policy: { copies: 2, media: 1, offsite: 0 }
 staging: ${JSON.stringify(path.join(dir, "staging"))}
+# each run here must ship a snapshot of its own, even when the source did not change
+unchanged: upload
 `,
   );
 }, 60_000);

@@ -25,6 +25,8 @@ destinations:
   - { name: usb, type: local, path: ${JSON.stringify(path.join(dir, "usb"))}, medium: usb }
 policy: { copies: 2, media: 1, offsite: 0 }
 staging: ${JSON.stringify(path.join(dir, "staging"))}
+# each run here must ship a snapshot of its own, even when the source did not change
+unchanged: upload
 `,
   );
 });
