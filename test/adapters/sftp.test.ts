@@ -703,6 +703,8 @@ destinations:
   - { name: nas, type: sftp, host: 127.0.0.1, port: ${nas.port}, username: backup, password: pw, hostKeySha256: "${nas.hostKeySha256}", path: /nas-cli }
 policy: { copies: 3, media: 2, offsite: 0 }
 staging: ${JSON.stringify(path.join(dir, "staging"))}
+# the second run must ship again (not record an unchanged night), to show the durability line
+unchanged: upload
 `,
     );
     const r = await runCli(["backup", "--init", "--config", cfg, "--json"]);

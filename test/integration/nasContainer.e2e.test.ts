@@ -57,6 +57,8 @@ destinations:
     retry: { retries: ${RETRIES}, minDelayMs: 50, maxDelayMs: 100 }
 policy: { copies: 3, media: 2, offsite: 0 }
 staging: ${JSON.stringify(path.join(dir, "staging"))}
+# every run here must upload again (the faults strike mid-upload), not record an unchanged night
+unchanged: upload
 `,
     );
     const first = await runCli(["backup", "--init", "--config", cfg, "--json"]);
