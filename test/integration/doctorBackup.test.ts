@@ -14,8 +14,10 @@ let cleanup: () => Promise<void>;
 beforeEach(async () => ({ dir, cleanup } = await tempDir("tri-docbk-")));
 afterEach(async () => cleanup());
 
+/** Every file of the copies (the run-history records under history/ grow with each run, failed ones too). */
 async function files(root: string): Promise<string[]> {
-  return (await readdir(root, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name)).sort();
+  const all = (await readdir(root, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+  return all.filter((f) => !f.startsWith(path.join(root, "history") + path.sep)).sort();
 }
 
 async function setup(): Promise<{ cfg: string; db: string; snaps: string[] }> {
@@ -31,6 +33,7 @@ async function setup(): Promise<{ cfg: string; db: string; snaps: string[] }> {
       `  - { name: disk, type: local, path: ${JSON.stringify(path.join(dir, "disk"))}, retention: { keepLast: 1 } }`,
       "policy: { copies: 2, media: 1, offsite: 0 }",
       `staging: ${JSON.stringify(path.join(dir, "staging"))}`,
+      "unchanged: upload # each run ships its own snapshot, so the test can count them",
     ].join("\n"),
   );
   const snaps: string[] = [];

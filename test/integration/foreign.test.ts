@@ -29,6 +29,7 @@ beforeAll(async () => {
       `destinations: [{ name: disk, type: local, path: ${JSON.stringify(path.join(dir, "disk"))}, retention: { keepLast: 1 } }]`,
       "policy: { copies: 2, media: 1, offsite: 0 }",
       `staging: ${JSON.stringify(path.join(dir, "staging"))}`,
+      "unchanged: upload # each run ships its own snapshot, so the test can count them",
     ].join("\n"),
   );
   const first = await runCli(["backup", "--init", "--config", cfg], { env: { TRIPLICATE_NOW: "2026-11-24T02:00:00Z" } });
