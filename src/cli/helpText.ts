@@ -21,11 +21,16 @@ const EXAMPLES: Record<string, string[]> = {
   audit: ["triplicate audit --format html --out audit.html", "triplicate audit --format json | jq .policy"],
   schedule: ['triplicate schedule --cron "15 2 * * *" --config /etc/triplicate.yml   # 02:15 nightly, stays running', 'triplicate schedule --cron "0 */6 * * *" --timezone Europe/Berlin --json'],
   init: ["triplicate init --config /etc/triplicate.yml"],
+  doctor: [
+    "triplicate doctor app --full --config /etc/triplicate.yml   # diagnosis and options; changes nothing",
+    "triplicate doctor /srv/app.db --salvage /srv/app-salvaged.db  # every readable row into a new file",
+  ],
 };
 
 /** Exit codes as the README's table states them; a command that cannot be degraded says so. */
 const EXIT_CODES: Record<string, string> = {
   init: "0 written   2 the file exists (use --force) or a usage error",
+  doctor: "0 healthy   1 damaged   2 usage error (an existing --salvage OUT, an unknown name)",
   schedule: "0 stopped by SIGTERM/SIGINT after the run under way finished   1 killed by a second signal   2 bad --cron or config at start\n  (each run's own exit code is in its log line)",
 };
 const DEFAULT_EXIT = "0 ok   1 failed   2 usage or config error   3 degraded (something verified, but a destination failed,\n  a copy is damaged, retention was held, or the policy is not met)";

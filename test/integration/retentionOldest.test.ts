@@ -22,6 +22,8 @@ destinations:
   - { name: disk, type: local, path: ${JSON.stringify(path.join(dir, "disk"))}, retention: { keepDaily: 7 } }
 policy: { copies: 2, media: 1, offsite: 0 }
 staging: ${JSON.stringify(path.join(dir, "staging"))}
+# every run here ships its own snapshot (the test counts what retention keeps)
+unchanged: upload
 `,
     );
     // Three backups on the first day: keepDaily 7 has six slots left, so the first one stays.
