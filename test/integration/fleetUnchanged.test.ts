@@ -5,6 +5,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { runCli, tempDir } from "../helpers/cli.js";
 import { createSampleDb } from "../helpers/sqlite.js";
+import { flipByte } from "../helpers/damage.js";
 
 /**
  * Issue 15, fleets: a database whose raw bytes equal its latest complete
@@ -39,6 +40,22 @@ const files = async (dest: string) => (await readdir(path.join(dir, dest, "app")
 const sha = async (file: string) => createHash("sha256").update(await readFile(file)).digest("hex");
 
 describe("unchanged databases are not uploaded again", () => {
+  it("a rotted copy is never stood on: once verify --deep marks it damaged, the unchanged source ships in full", async () => {
+    const first = await backup(1, ["--init"]);
+    expect(first.code, first.stderr).toBe(0);
+    const baseId = first.json().databases[0].snapshotId as string;
+    await flipByte(path.join(dir, "disk", "app", `${baseId}.sqlite.zst`));
+    const deep = await runCli(["verify", "--deep", "--json", "--config", cfg], { env: { TRIPLICATE_NOW: "2026-11-11T12:00:00Z" } });
+    expect(deep.code).not.toBe(0);
+    const r = await backup(2);
+    const db = r.json().databases[0];
+    expect(db.unchanged, r.stdout).toBeUndefined();
+    expect(db.snapshotId).not.toBe(baseId);
+    expect(db.destinations.map((d: any) => d.status)).toEqual(["verified", "verified"]);
+    // The damaged copy is kept (never deleted, never counted), beside the new one.
+    expect(await files("disk")).toContain(`${baseId}.sqlite.zst`);
+  });
+
   it("four unchanged nights: one artifact, a record per night, fresh for maxAge and the audit; prune keepLast 1, restore and verify still work", async () => {
     const first = await backup(1, ["--init"]);
     expect(first.code, first.stderr).toBe(0);
