@@ -30,7 +30,7 @@ export async function auditCommand(flags: AuditFlags, io: CliIO): Promise<ExitCo
   const startedAt = deps.clock();
   // Only a deep audit writes scratch copies to clean up; otherwise Ctrl-C keeps its usual meaning.
   if (flags.identity && !flags.deep) throw new UsageError("--identity opens encrypted copies for a deep check: add --deep");
-  const identity = flags.identity ? await loadIdentity(flags.identity) : undefined;
+  const identity = flags.identity ? await loadIdentity(flags.identity, io.env) : undefined;
   const audit = async (signal?: AbortSignal) => {
     const r = await runAudit(cfg, { deep: !!flags.deep, signal, identity }, deps);
     // Read before this audit's own record is written: the section is about the runs before it.

@@ -17,7 +17,7 @@ export interface RestoreFlags extends GlobalOptions {
 
 export async function restoreCommand(db: string, flags: RestoreFlags, io: CliIO): Promise<ExitCode> {
   const { cfg, deps, pool, progress } = await setup(flags, io, { progress: true });
-  const identity = flags.identity ? await loadIdentity(flags.identity) : undefined;
+  const identity = flags.identity ? await loadIdentity(flags.identity, io.env) : undefined;
   const startedAt = deps.clock();
   let report: RestoreReport;
   try {

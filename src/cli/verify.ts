@@ -52,7 +52,7 @@ export async function verifyCommand(flags: VerifyFlags, io: CliIO): Promise<Exit
   // A deep check writes scratch copies of whole databases: Ctrl-C must not leave them behind.
   // Without --deep there is nothing to clean up: Ctrl-C keeps its usual meaning.
   if (flags.identity && !flags.deep) throw new UsageError("--identity opens encrypted copies for a deep check: add --deep");
-  const identity = flags.identity ? await loadIdentity(flags.identity) : undefined;
+  const identity = flags.identity ? await loadIdentity(flags.identity, io.env) : undefined;
   const verify = async (signal?: AbortSignal) => {
     const r = await runVerify(cfg, { db: flags.db, deep: !!flags.deep, budget, signal, identity }, deps);
     await recordRun(fromVerify(r), startedAt, pool, deps);

@@ -1,22 +1,29 @@
 /**
  * encryption/: age (age-encryption.org/v1) through typage, the age author's
- * JavaScript implementation. The backup host holds public keys only; the
- * identity (private key) is read from a file given to restore or a deep check.
+ * JavaScript implementation, plus the ssh-ed25519 recipient type it lacks
+ * (sshEd25519.ts). The backup host holds public keys only; the identity
+ * (private key) is read from a file given to restore or a deep check.
  */
 import type { Duplex } from "node:stream";
-import { Decrypter, Encrypter, identityToRecipient } from "age-encryption";
+import { Decrypter, Encrypter, identityToRecipient, type Identity } from "age-encryption";
 import { webTransformDuplex } from "./webBridge.js";
+import { parseSshEd25519PublicKey, SshEd25519Recipient } from "./sshEd25519.js";
+import { parseSshIdentity } from "./sshIdentity.js";
 
 /**
- * Recipient kinds this version can encrypt to. typage 0.3 has no
- * ssh-ed25519 or ssh-rsa recipients (the Go age CLI does), so those are a
- * config error that says so rather than a silent skip. Post-quantum
- * (age1pq1…) recipients are refused too: Debian's age 1.1 cannot open them,
- * and a manual recovery with the age CLI is a promise of this tool.
+ * Recipient kinds this version can encrypt to: age X25519 keys (age1…) and
+ * Ed25519 SSH keys. ssh-rsa is a config error that says so rather than a
+ * silent skip. Post-quantum (age1pq1…) recipients are refused too: Debian's
+ * age 1.1 cannot open them, and a manual recovery with the age CLI is a
+ * promise of this tool.
  */
 export function recipientProblem(recipient: string): string | null {
-  if (/^ssh-(ed25519|rsa)\s/.test(recipient)) {
-    return `SSH recipients (${recipient.split(/\s/)[0]}) are not supported: the age library used here (typage 0.3) cannot encrypt to them. Use an age X25519 public key (age1…, made with age-keygen)`;
+  if (/^ssh-rsa\s/.test(recipient)) {
+    return `ssh-rsa recipients are not supported (only ssh-ed25519 SSH keys are): use an Ed25519 SSH key (ssh-keygen -t ed25519) or an age X25519 public key (age1…, made with age-keygen)`;
+  }
+  if (/^ssh-ed25519\s/.test(recipient)) {
+    const key = parseSshEd25519PublicKey(recipient);
+    return typeof key === "string" ? `"${short(recipient)}" is ${key}` : null;
   }
   if (!/^age1[02-9ac-hj-np-z]{58}$/.test(recipient)) {
     return `"${short(recipient)}" is not an age X25519 public key (age1 followed by 58 bech32 characters, as printed by age-keygen)`;
@@ -29,6 +36,17 @@ export function recipientProblem(recipient: string): string | null {
   return null;
 }
 
+/**
+ * The form a recipient is recorded and matched in: an age key as it is, an
+ * SSH key as `ssh-ed25519 <key>` without its comment (a comment is not key
+ * material, and editing it must not look like a key change).
+ */
+export function canonicalRecipient(recipient: string): string {
+  const trimmed = recipient.trim();
+  const ssh = /^ssh-ed25519\s/.test(trimmed) ? parseSshEd25519PublicKey(trimmed) : null;
+  return ssh && typeof ssh !== "string" ? ssh.canonical : trimmed;
+}
+
 function short(s: string): string {
   return s.length > 24 ? `${s.slice(0, 20)}…` : s;
 }
@@ -36,24 +54,32 @@ function short(s: string): string {
 /** A transform from compressed bytes to an age file for `recipients` (already validated). */
 export function encryptStream(recipients: string[]): Duplex {
   const enc = new Encrypter();
-  for (const r of recipients) enc.addRecipient(r);
+  for (const r of recipients) {
+    const ssh = /^ssh-ed25519\s/.test(r) ? parseSshEd25519PublicKey(r) : null;
+    if (typeof ssh === "string") throw new Error(`encryption recipient "${short(r)}" is ${ssh}`);
+    enc.addRecipient(ssh ? new SshEd25519Recipient(ssh) : r);
+  }
   return webTransformDuplex((input) => enc.encrypt(input));
 }
 
 /** Age identities loaded from one file, with the public key each one answers to. */
 export interface AgeKeys {
   file: string;
-  identities: string[];
+  /** age identity strings (AGE-SECRET-KEY-1…) or SSH identities. */
+  identities: (string | Identity)[];
+  /** The public key each identity answers to, in canonical form (canonicalRecipient). */
   recipients: string[];
 }
 
 /** The problem with an identity file's text, or the keys it holds. */
-export async function parseIdentityFile(file: string, text: string): Promise<AgeKeys | string> {
-  if (/-----BEGIN (OPENSSH|RSA) PRIVATE KEY-----/.test(text)) {
-    return `${file} is an SSH private key; SSH identities are not supported by this version (typage 0.3 has no ssh-ed25519): give an age identity file (AGE-SECRET-KEY-1…)`;
+export async function parseIdentityFile(file: string, text: string, passphrase?: string): Promise<AgeKeys | string> {
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) {
+    const ssh = parseSshIdentity(file, text, passphrase);
+    return typeof ssh === "string" ? ssh : { file, identities: [ssh], recipients: [ssh.recipient] };
   }
   // The age identity file format: one key per line, '#' comments and blank lines allowed.
   const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  if (lines.some((l) => /^ssh-(ed25519|rsa) AAAA/.test(l))) return `${file} holds an SSH public key; --identity needs the private key (id_ed25519, not id_ed25519.pub)`;
   if (!lines.length) return `${file} holds no age identity (a line AGE-SECRET-KEY-1…, as written by age-keygen)`;
   const recipients: string[] = [];
   for (const [i, line] of lines.entries()) {
