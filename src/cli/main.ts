@@ -28,7 +28,7 @@ import { doctorCommand } from "./doctor.js";
  * Parses argv, runs one command, returns its exit code. Never calls
  * process.exit, so tests can call it in-process.
  */
-const IDENTITY_HELP = "age identity file (AGE-SECRET-KEY-1…) that opens encrypted copies";
+const IDENTITY_HELP = "age identity file (AGE-SECRET-KEY-1…) or Ed25519 SSH private key that opens encrypted copies (a protected key: TRIPLICATE_IDENTITY_PASSPHRASE)";
 
 export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
   if (!wantsQuiet(argv)) return run(argv, io);
