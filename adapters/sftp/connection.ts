@@ -12,7 +12,7 @@ import { ConnectionLost, SFTP, abortError, describeError, mapConnectError, mapEr
 import { ensureDir, requireDir } from "./folders.js";
 import { loadHostKeyPin, type HostKeyPin } from "./hostKeys.js";
 import { KEEPALIVE_COUNT_MAX } from "./options.js";
-import { req, useParallel, watchStalls, type Session, type SftpContext } from "./session.js";
+import { race, req, useParallel, watchStalls, type Session, type SftpContext } from "./session.js";
 
 async function connect(cx: SftpContext): Promise<Session> {
   const { log } = cx;
@@ -128,7 +128,7 @@ async function handshake(cx: SftpContext, privateKey: Buffer | undefined, pin: H
   return current;
 }
 
-function newSession(client: SftpClient, ssh: SshClient | undefined, sftp: SFTPWrapper): Session {
+export function newSession(client: SftpClient, ssh: SshClient | undefined, sftp: SFTPWrapper): Session {
   const software = (ssh as unknown as { _remoteVer?: unknown } | undefined)?._remoteVer;
   let fail!: (e: Error) => void;
   const lost = new Promise<never>((_, reject) => (fail = reject));
@@ -143,11 +143,15 @@ function newSession(client: SftpClient, ssh: SshClient | undefined, sftp: SFTPWr
     fsync: false,
     alive: true,
     lost,
+    lossListeners: new Set(),
     markLost(reason, cause) {
       if (!s.alive) return;
       s.alive = false;
       s.lostReason = reason;
-      fail(new ConnectionLost(reason, { cause }));
+      const err = new ConnectionLost(reason, { cause });
+      fail(err);
+      for (const tell of s.lossListeners) tell(err);
+      s.lossListeners.clear();
       ssh?.destroy();
     },
   };
@@ -238,9 +242,7 @@ export async function withSession<T>(cx: SftpContext, ctx: Ctx, signal: AbortSig
   const onAbort = () => s.markLost(`aborted (${reasonOf(signal)})`);
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const work = fn(s);
-    work.catch(() => undefined);
-    return await Promise.race([work, s.lost]);
+    return await race(s, fn(s));
   } catch (err) {
     throw signal?.aborted ? abortError(ctx, signal, err) : mapError(err, ctx, s);
   } finally {

@@ -20,8 +20,10 @@ export interface Session {
   fsync: boolean;
   alive: boolean;
   lostReason?: string;
-  /** Rejects (with ConnectionLost) the moment the session dies; raced against every request. */
+  /** Rejects (with ConnectionLost) the moment the session dies; what a request on a dead session gets. */
   lost: Promise<never>;
+  /** Requests in flight, each told of the loss; a request leaves the set when it settles (see race). */
+  readonly lossListeners: Set<(err: Error) => void>;
   markLost(reason: string, cause?: unknown): void;
   /** The loss was logged already (once per session, however many operations notice it). */
   lossReported?: boolean;
@@ -96,9 +98,20 @@ export function req<T>(s: Session, start: (cb: (err: Error | null | undefined, v
   return race(s, p);
 }
 
+/**
+ * `p`, or the session's loss if that comes first. Not `Promise.race([p,
+ * s.lost])`: each such race leaves a reaction on the long-lived `lost`
+ * promise that keeps the race's result reachable until the session ends, so
+ * every reply of a run stayed in memory (a fleet of 1,000 databases grew to
+ * 645 MB). Here the listener leaves the set as soon as `p` settles.
+ */
 export function race<T>(s: Session, p: Promise<T>): Promise<T> {
   p.catch(() => undefined);
-  return Promise.race([p, s.lost]);
+  if (!s.alive) return s.lost;
+  return new Promise<T>((resolve, reject) => {
+    s.lossListeners.add(reject);
+    p.then(resolve, reject).finally(() => s.lossListeners.delete(reject));
+  });
 }
 
 export function useParallel(cx: SftpContext, s: Session): boolean {
