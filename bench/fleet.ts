@@ -6,7 +6,10 @@
  * uploading. Time, time per database, peak RSS; "linear" compares the time
  * per database of each N with that of the smallest. One run per N (a 1000-db
  * run takes minutes); no hand-made side (a shell loop over 1000 files is no
- * standard tool).
+ * standard tool). Connections: every run counts the SSH logins in sshd's log;
+ * the S3 connections are counted once, in an extra untimed run of the
+ * smallest N through a TCP relay on loopback (a relay in the timed runs would
+ * add its own copying to the times).
  */
 import { copyFile, mkdir, readdir, rm } from "node:fs/promises";
 import path from "node:path";
@@ -14,6 +17,7 @@ import { spawnSync } from "node:child_process";
 import { ensureDatabase, ratio, type Row } from "./lib.js";
 import { triplicate, type BenchContext, type BenchResult } from "./context.js";
 import { writeBenchConfig } from "./servers.js";
+import { startFaultProxy } from "../test/helpers/faultProxy.js";
 
 async function makeFleet(dir: string, template: string, n: number): Promise<void> {
   const have = await readdir(dir).catch(() => [] as string[]);
@@ -31,6 +35,8 @@ export async function fleetBench(ctx: BenchContext): Promise<BenchResult> {
   const rows: Row[] = [];
   const json: Record<string, unknown>[] = [];
   let firstPerDb = 0;
+  let s3Connections: { n: number; connections: number; sftpLogins: number } | undefined;
+  const logins = async () => ((await ctx.servers.sshd.log()).match(/Accepted publickey/g) ?? []).length;
   for (const n of ctx.opts.fleet) {
     const dir = path.join(work, `n${n}`);
     await makeFleet(dir, template, n);
@@ -45,23 +51,56 @@ export async function fleetBench(ctx: BenchContext): Promise<BenchResult> {
     ], ctx.servers, { databaseLine: `  - { path: ${JSON.stringify(path.join(dir, "*.db"))} }`, extra: ["unchanged: record"] });
     const warmAll = () => spawnSync("sh", ["-c", `cat '${dir}'/*.db > /dev/null`]);
     warmAll();
+    let before = await logins();
     const changed = await triplicate(["backup", "--init", "--config", cfg], env);
+    const sftpLogins = (await logins()) - before;
     warmAll();
+    before = await logins();
     const same = await triplicate(["backup", "--config", cfg], env);
+    const sftpLoginsUnchanged = (await logins()) - before;
     const recorded = same.report.databases.filter((d: any) => d.unchanged).length;
+    if (n === ctx.opts.fleet[0]) s3Connections = await countS3Connections(n, dir, work, ctx);
     const perDb = changed.seconds / n;
     firstPerDb ||= perDb;
     console.error(`fleet ${n}: ${changed.seconds} s (${perDb.toFixed(3)} s/db, ${changed.peakRssMB} MB); unchanged ${same.seconds} s (${recorded}/${n} recorded)`);
     rows.push({
       job: `fleet: ${n} × ${ctx.opts.fleetDbMB} MB to local + SFTP + S3`, "hand-made / baseline": "", triplicate: `${changed.seconds} s (${(perDb * 1000).toFixed(0)} ms/db)`,
-      ratio: `linear ${ratio(perDb, firstPerDb)}`, "peak RSS MB": `${changed.peakRssMB} (anon ${changed.peakAnonMB})`, notes: "1000: target ≤ 60 s, ≤ 150 MB; ratio = ms/db over the smallest N's",
+      ratio: `linear ${ratio(perDb, firstPerDb)}`, "peak RSS MB": `${changed.peakRssMB} (anon ${changed.peakAnonMB})`,
+      notes: `1000: target ≤ 60 s, ≤ 150 MB; ratio = ms/db over the smallest N's; SSH logins ${sftpLogins}${s3Connections ? `; S3 connections ${s3Connections.connections} (counted at N=${s3Connections.n})` : ""}`,
     });
     rows.push({
       job: `fleet: ${n}, second run, nothing changed`, "hand-made / baseline": `${changed.seconds} s (first run)`, triplicate: `${same.seconds} s`,
-      ratio: ratio(same.seconds, changed.seconds), "peak RSS MB": `${same.peakRssMB} (anon ${same.peakAnonMB})`, notes: `${recorded}/${n} recorded as unchanged`,
+      ratio: ratio(same.seconds, changed.seconds), "peak RSS MB": `${same.peakRssMB} (anon ${same.peakAnonMB})`, notes: `${recorded}/${n} recorded as unchanged; SSH logins ${sftpLoginsUnchanged}`,
     });
     const slim = ({ report, ...m }: any) => m;
-    json.push({ n, dbMB: ctx.opts.fleetDbMB, changed: slim(changed), unchanged: { ...slim(same), recorded }, secondsPerDb: perDb });
+    json.push({ n, dbMB: ctx.opts.fleetDbMB, changed: { ...slim(changed), sftpLogins }, unchanged: { ...slim(same), recorded, sftpLogins: sftpLoginsUnchanged }, secondsPerDb: perDb });
   }
-  return { rows, json: { fleets: json } };
+  return { rows, json: { fleets: json, connections: s3Connections } };
+}
+
+/**
+ * An untimed first run of `n` databases to fresh places, with S3 behind a
+ * counting TCP relay: how many connections the run opened to each server.
+ */
+async function countS3Connections(n: number, dir: string, work: string, ctx: BenchContext): Promise<{ n: number; connections: number; sftpLogins: number }> {
+  const relay = await startFaultProxy({ port: Number(new URL(ctx.servers.s3.endpoint).port) });
+  try {
+    const cfg = path.join(work, `fleet-${n}-count.yml`);
+    const stamp = Date.now();
+    await rm(path.join(ctx.servers.sshd.root, `fleet-${n}-count`), { recursive: true, force: true });
+    const servers = { ...ctx.servers, s3: { ...ctx.servers.s3, endpoint: relay.url } };
+    const env = await writeBenchConfig(cfg, "", work, [
+      { kind: "local", name: "local", place: `dests/local-${n}-count` },
+      { kind: "sftp", name: "nas", place: `fleet-${n}-count` },
+      { kind: "s3", name: "s3", place: `fleet-${n}-count-${stamp}` },
+    ], servers, { databaseLine: `  - { path: ${JSON.stringify(path.join(dir, "*.db"))} }`, extra: ["unchanged: record"] });
+    const before = ((await ctx.servers.sshd.log()).match(/Accepted publickey/g) ?? []).length;
+    await triplicate(["backup", "--init", "--config", cfg], env);
+    const sftpLogins = ((await ctx.servers.sshd.log()).match(/Accepted publickey/g) ?? []).length - before;
+    console.error(`fleet ${n} (counting run): ${relay.stats.connections} S3 connections, ${sftpLogins} SSH logins`);
+    return { n, connections: relay.stats.connections, sftpLogins };
+  } finally {
+    await relay.close();
+    await rm(path.join(work, "dests", `local-${n}-count`), { recursive: true, force: true });
+  }
 }
