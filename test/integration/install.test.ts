@@ -9,8 +9,11 @@ import { tempDir } from "../helpers/cli.js";
  * Issue 14 "Installing": the tarball `npm pack` makes installs globally and
  * `triplicate` then runs from anywhere, with nothing from the checkout.
  *
- * The install skips install scripts (--ignore-scripts) and uses only npm's
- * cache (--offline): building the native addons (better-sqlite3, zstd-napi)
+ * The install skips install scripts (--ignore-scripts) and prefers npm's
+ * cache (--prefer-offline: `npm ci` cached every tarball; package metadata
+ * may still come from the npm registry, which a fresh machine reaches after
+ * `npm ci` anyway; --offline failed there with ENOTCACHED, because the
+ * lockfile here records no resolved URLs): building the native addons (better-sqlite3, zstd-napi)
  * from source takes over five minutes on this 2-core machine, and no prebuilt
  * binaries can be downloaded here. Commands that need no addon (--version,
  * --help, init) run; a backup from the installed copy needs the addons built
@@ -36,7 +39,7 @@ describe("npm pack → npm install -g → triplicate", () => {
       const prefix = path.join(dir, "prefix");
       const elsewhere = path.join(dir, "elsewhere");
       await mkdir(elsewhere);
-      const install = run("npm", ["install", "-g", "--prefix", prefix, "--offline", "--ignore-scripts", "--no-audit", "--no-fund", path.join(dir, tgz)], { cwd: elsewhere });
+      const install = run("npm", ["install", "-g", "--prefix", prefix, "--prefer-offline", "--ignore-scripts", "--no-audit", "--no-fund", path.join(dir, tgz)], { cwd: elsewhere });
       expect(install.status, install.stderr).toBe(0);
       const bin = path.join(prefix, "bin", "triplicate");
       expect((await stat(bin)).mode & 0o111).not.toBe(0);
