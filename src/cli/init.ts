@@ -61,8 +61,9 @@ policy: { copies: 3, media: 2, offsite: 1 }
 # zstd (default when installed), gzip, or none. level: zstd 1-19 (default 3), gzip 1-9 (default 6).
 compression: { algorithm: zstd, level: 3 }
 
-# Encrypt every artifact with age to these public keys (age-keygen prints one); the backup host needs
-# no private key. restore and verify --deep then take --identity FILE. ssh-ed25519 keys are not supported.
+# Encrypt every artifact with age to these public keys (age-keygen prints one, or paste an
+# "ssh-ed25519 AAAA..." line from id_ed25519.pub); the backup host needs no private key.
+# restore and verify --deep then take --identity FILE (the age identity or the SSH private key).
 # encryption: { recipients: ["age1..."] }
 
 # Rows that break a foreign key (SQLite enforces them only when the application asks): warn (default)
