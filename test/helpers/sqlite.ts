@@ -3,6 +3,16 @@ import { fork, type ChildProcess } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 
+/** How many rows createSampleDb's `posts` table holds in `file` (opened read-only). */
+export function countPosts(file: string): number {
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.prepare("SELECT count(*) FROM posts").pluck().get() as number;
+  } finally {
+    db.close();
+  }
+}
+
 /** A small database with related tables, in WAL mode. Returns its row counts. */
 export function createSampleDb(file: string, rows = 2000): Record<string, number> {
   const db = new Database(file);

@@ -1,12 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import Database from "better-sqlite3";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { generateIdentity, identityToRecipient } from "age-encryption";
 import { runCli, tempDir } from "../helpers/cli.js";
-import { createSampleDb } from "../helpers/sqlite.js";
+import { countPosts as rows, createSampleDb } from "../helpers/sqlite.js";
 import { flipByte } from "../helpers/damage.js";
 
 let dir: string;
@@ -50,14 +49,6 @@ afterEach(async () => cleanup());
 
 const artifactOn = (dest: string) => path.join(dir, dest, "app", `${snapshotId}.sqlite.zst.age`);
 const env = { TRIPLICATE_NOW: "2026-11-20T03:00:00Z" };
-const rows = (file: string) => {
-  const db = new Database(file, { readonly: true });
-  try {
-    return db.prepare("SELECT count(*) FROM posts").pluck().get();
-  } finally {
-    db.close();
-  }
-};
 
 describe("encryption with age", () => {
   it("ships .age artifacts whose manifest names the recipients and both hashes", async () => {

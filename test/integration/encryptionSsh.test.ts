@@ -1,10 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import Database from "better-sqlite3";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { runCli, tempDir } from "../helpers/cli.js";
-import { createSampleDb } from "../helpers/sqlite.js";
+import { countPosts as rows, createSampleDb } from "../helpers/sqlite.js";
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -47,14 +46,6 @@ beforeEach(async () => {
 afterEach(async () => cleanup());
 
 const artifact = () => path.join(dir, "disk", "app", `${snapshotId}.sqlite.zst.age`);
-const rows = (file: string) => {
-  const db = new Database(file, { readonly: true });
-  try {
-    return db.prepare("SELECT count(*) FROM posts").pluck().get();
-  } finally {
-    db.close();
-  }
-};
 
 describe("encryption to an ssh-ed25519 key", () => {
   it("records the key without its comment, and restore and verify --deep open it with the SSH private key", async () => {

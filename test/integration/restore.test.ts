@@ -5,7 +5,7 @@ import { spawn, spawnSync } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { BIN, runCli, tempDir } from "../helpers/cli.js";
-import { createSampleDb } from "../helpers/sqlite.js";
+import { countPosts as rows, createSampleDb } from "../helpers/sqlite.js";
 import { flipByte } from "../helpers/damage.js";
 
 let dir: string;
@@ -47,14 +47,6 @@ afterEach(async () => cleanup());
 const artifact = (dest: string, snap: string) => path.join(dir, dest, "app", `${snap}.sqlite.zst`);
 const restore = (args: string[], env: NodeJS.ProcessEnv = { TRIPLICATE_NOW: "2026-11-22T00:00:00Z" }) =>
   runCli(["restore", "app", "--config", cfg, "--json", ...args], { env });
-const rows = (file: string) => {
-  const db = new Database(file, { readonly: true });
-  try {
-    return db.prepare("SELECT count(*) FROM posts").pluck().get();
-  } finally {
-    db.close();
-  }
-};
 
 
 // chattr +i (immutable) is how a test makes rename() or a folder fail for root too; it needs root and ext4-like file systems.
