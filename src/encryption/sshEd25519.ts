@@ -54,6 +54,12 @@ export function parseSshEd25519PublicKey(line: string): SshEd25519PublicKey | st
   } catch {
     return "its key data is not a point on the Ed25519 curve (a damaged or truncated key)";
   }
+  try {
+    // A low-order point would fail every backup's encryption: refuse it with the config instead.
+    x25519.getSharedSecret(x25519.utils.randomSecretKey(), montgomery);
+  } catch {
+    return "its key is a low-order point, which no real Ed25519 key is (a forged or damaged key)";
+  }
   return { canonical: `${TYPE} ${wire.toString("base64")}`, wire, montgomery };
 }
 
