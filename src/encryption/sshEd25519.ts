@@ -46,6 +46,8 @@ export function parseSshEd25519PublicKey(line: string): SshEd25519PublicKey | st
   const [type, b64] = line.trim().split(/\s+/);
   if (type !== TYPE || !b64 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return `not an "ssh-ed25519 AAAA…" public key line (as in id_ed25519.pub)`;
   const wire = Buffer.from(b64, "base64");
+  // Buffer.from skips what it cannot decode: only a key that round-trips is the key that was pasted.
+  if (wire.toString("base64") !== b64) return "its key data is not valid base64 (a truncated or mistyped line)";
   const key = readWireKey(wire);
   if (!key) return `its key data is not an ssh-ed25519 key (expected 51 bytes naming ssh-ed25519, found ${wire.length} bytes)`;
   let montgomery: Uint8Array;

@@ -20,7 +20,9 @@ export function parseSshIdentity(file: string, text: string, passphrase?: string
       return `${file} is an SSH private key protected by a passphrase: set ${IDENTITY_PASSPHRASE_ENV} to it for this command (it is never logged), or give an age identity file (AGE-SECRET-KEY-1…)`;
     }
     if (/bad passphrase|integrity check failed/i.test(why)) {
-      return `${file}: the passphrase in ${IDENTITY_PASSPHRASE_ENV} does not open this SSH private key; check it and try again`;
+      return passphrase
+        ? `${file}: the passphrase in ${IDENTITY_PASSPHRASE_ENV} does not open this SSH private key; check it and try again`
+        : `${file}: this SSH private key fails its own integrity check (a damaged key file); give an intact copy of the key`;
     }
     return `${file} looks like a private key but cannot be read as an OpenSSH key (${why}); give an Ed25519 SSH private key (ssh-keygen -t ed25519) or an age identity file (AGE-SECRET-KEY-1…)`;
   }

@@ -57,6 +57,7 @@ describe("age ssh-ed25519 recipients and identities", () => {
     offCurve[50] = 0x7f;
     expect(recipientProblem(`${type} ${offCurve.toString("base64")}`)).toMatch(/not a point on the Ed25519 curve/);
     expect(recipientProblem(`${type} ${wire.subarray(0, 40).toString("base64")}`)).toMatch(/expected 51 bytes/);
+    expect(recipientProblem(`${type} ${b64}A`)).toMatch(/not valid base64/);
     // The point (0, -1), of order 2: it maps to u = 0 on Curve25519, which no exchange may use.
     const lowOrder = Buffer.from(wire);
     lowOrder.fill(0xff, 19, 51);
