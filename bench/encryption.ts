@@ -31,6 +31,8 @@ try {
       "databases:", `  - { name: bench, path: ${JSON.stringify(db)} }`,
       "destinations:", `  - { name: disk, type: local, path: ${JSON.stringify(dest)} }`,
       "policy: { copies: 2, media: 1, offsite: 0 }", `staging: ${JSON.stringify(path.join(work, "staging"))}`,
+      // Every run ships and encrypts in full; the default would record the unchanged database instead.
+      "unchanged: upload",
       mode === "zstd+age" ? `encryption: { recipients: [${JSON.stringify(recipient)}] }` : "",
     ].join("\n"));
     const backups = [];

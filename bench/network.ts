@@ -34,12 +34,14 @@ const results: unknown[] = [];
 try {
   for (const sc of chosen) {
     const cfg = path.join(work, "bench.yml");
-    const env = await writeBenchConfig(cfg, db, work, sc.dests, servers);
+    // Every run ships in full: the same database again would otherwise be recorded as unchanged.
+    const env = await writeBenchConfig(cfg, db, work, sc.dests, servers, { extra: ["unchanged: upload"] });
     const samples: { seconds: number; peakRssMB: number; perDest: Record<string, number | null> }[] = [];
     for (let i = 0; i < runs; i++) {
       await rm(path.join(servers.sshd.root), { recursive: true, force: true }).then(() => mkdir(servers.sshd.root, { recursive: true }));
       warm(db);
-      const t = await timed(BIN, ["backup", "--config", cfg, "--json", "--log-level", "warn"], env);
+      // --init: the SFTP folders were just removed, and a destination without its marker is refused.
+      const t = await timed(BIN, ["backup", "--init", "--config", cfg, "--json", "--log-level", "warn"], env);
       const report = JSON.parse(t.stdout);
       if (report.exitCode !== 0) throw new Error(`${sc.label}: exit ${report.exitCode}: ${JSON.stringify(report.databases[0].destinations)}`);
       const perDest = Object.fromEntries(report.databases[0].destinations.map((d: any) => [d.destination, d.mbPerSec]));
