@@ -27,6 +27,29 @@ async function makeFleet(dir: string, template: string, n: number): Promise<void
   for (let i = 0; i < n; i++) await copyFile(template, path.join(dir, `tenant${String(i).padStart(4, "0")}.db`));
 }
 
+/**
+ * A config for the fleet in `dir` (one glob) to fresh places on local + SFTP
+ * + S3 named after `label`; `servers` may put a relay in front of S3.
+ */
+async function writeFleetConfig(ctx: BenchContext, work: string, dir: string, label: string, servers = ctx.servers): Promise<{ cfg: string; env: NodeJS.ProcessEnv }> {
+  await rm(path.join(ctx.servers.sshd.root, label), { recursive: true, force: true });
+  const cfg = path.join(work, `${label}.yml`);
+  const env = await writeBenchConfig(cfg, "", work, [
+    { kind: "local", name: "local", place: `dests/${label}` },
+    { kind: "sftp", name: "nas", place: label },
+    { kind: "s3", name: "s3", place: `${label}-${Date.now()}` },
+  ], servers, { databaseLine: `  - { path: ${JSON.stringify(path.join(dir, "*.db"))} }`, extra: ["unchanged: record"] });
+  return { cfg, env };
+}
+
+/** SSH logins sshd accepted while `fn` ran (sshd logs each one). */
+async function countingLogins<T>(ctx: BenchContext, fn: () => Promise<T>): Promise<{ result: T; sftpLogins: number }> {
+  const logins = async () => ((await ctx.servers.sshd.log()).match(/Accepted publickey/g) ?? []).length;
+  const before = await logins();
+  const result = await fn();
+  return { result, sftpLogins: (await logins()) - before };
+}
+
 export async function fleetBench(ctx: BenchContext): Promise<BenchResult> {
   const work = path.join(ctx.opts.dir, "fleet");
   await mkdir(work, { recursive: true });
@@ -36,28 +59,16 @@ export async function fleetBench(ctx: BenchContext): Promise<BenchResult> {
   const json: Record<string, unknown>[] = [];
   let firstPerDb = 0;
   let s3Connections: { n: number; connections: number; sftpLogins: number } | undefined;
-  const logins = async () => ((await ctx.servers.sshd.log()).match(/Accepted publickey/g) ?? []).length;
   for (const n of ctx.opts.fleet) {
     const dir = path.join(work, `n${n}`);
     await makeFleet(dir, template, n);
     await rm(path.join(work, "dests"), { recursive: true, force: true });
-    await rm(path.join(ctx.servers.sshd.root, `fleet-${n}`), { recursive: true, force: true });
-    const cfg = path.join(work, `fleet-${n}.yml`);
-    const stamp = Date.now();
-    const env = await writeBenchConfig(cfg, "", work, [
-      { kind: "local", name: "local", place: `dests/local-${n}` },
-      { kind: "sftp", name: "nas", place: `fleet-${n}` },
-      { kind: "s3", name: "s3", place: `fleet-${n}-${stamp}` },
-    ], ctx.servers, { databaseLine: `  - { path: ${JSON.stringify(path.join(dir, "*.db"))} }`, extra: ["unchanged: record"] });
+    const { cfg, env } = await writeFleetConfig(ctx, work, dir, `fleet-${n}`);
     const warmAll = () => spawnSync("sh", ["-c", `cat '${dir}'/*.db > /dev/null`]);
     warmAll();
-    let before = await logins();
-    const changed = await triplicate(["backup", "--init", "--config", cfg], env);
-    const sftpLogins = (await logins()) - before;
+    const { result: changed, sftpLogins } = await countingLogins(ctx, () => triplicate(["backup", "--init", "--config", cfg], env));
     warmAll();
-    before = await logins();
-    const same = await triplicate(["backup", "--config", cfg], env);
-    const sftpLoginsUnchanged = (await logins()) - before;
+    const { result: same, sftpLogins: sftpLoginsUnchanged } = await countingLogins(ctx, () => triplicate(["backup", "--config", cfg], env));
     const recorded = same.report.databases.filter((d: any) => d.unchanged).length;
     if (n === ctx.opts.fleet[0]) s3Connections = await countS3Connections(n, dir, work, ctx);
     const perDb = changed.seconds / n;
@@ -85,22 +96,13 @@ export async function fleetBench(ctx: BenchContext): Promise<BenchResult> {
 async function countS3Connections(n: number, dir: string, work: string, ctx: BenchContext): Promise<{ n: number; connections: number; sftpLogins: number }> {
   const relay = await startFaultProxy({ port: Number(new URL(ctx.servers.s3.endpoint).port) });
   try {
-    const cfg = path.join(work, `fleet-${n}-count.yml`);
-    const stamp = Date.now();
-    await rm(path.join(ctx.servers.sshd.root, `fleet-${n}-count`), { recursive: true, force: true });
     const servers = { ...ctx.servers, s3: { ...ctx.servers.s3, endpoint: relay.url } };
-    const env = await writeBenchConfig(cfg, "", work, [
-      { kind: "local", name: "local", place: `dests/local-${n}-count` },
-      { kind: "sftp", name: "nas", place: `fleet-${n}-count` },
-      { kind: "s3", name: "s3", place: `fleet-${n}-count-${stamp}` },
-    ], servers, { databaseLine: `  - { path: ${JSON.stringify(path.join(dir, "*.db"))} }`, extra: ["unchanged: record"] });
-    const before = ((await ctx.servers.sshd.log()).match(/Accepted publickey/g) ?? []).length;
-    await triplicate(["backup", "--init", "--config", cfg], env);
-    const sftpLogins = ((await ctx.servers.sshd.log()).match(/Accepted publickey/g) ?? []).length - before;
+    const { cfg, env } = await writeFleetConfig(ctx, work, dir, `fleet-${n}-count`, servers);
+    const { sftpLogins } = await countingLogins(ctx, () => triplicate(["backup", "--init", "--config", cfg], env));
     console.error(`fleet ${n} (counting run): ${relay.stats.connections} S3 connections, ${sftpLogins} SSH logins`);
     return { n, connections: relay.stats.connections, sftpLogins };
   } finally {
     await relay.close();
-    await rm(path.join(work, "dests", `local-${n}-count`), { recursive: true, force: true });
+    await rm(path.join(work, "dests", `fleet-${n}-count`), { recursive: true, force: true });
   }
 }
