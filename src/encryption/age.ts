@@ -43,8 +43,8 @@ export function recipientProblem(recipient: string): string | null {
  */
 export function canonicalRecipient(recipient: string): string {
   const trimmed = recipient.trim();
-  const ssh = /^ssh-ed25519\s/.test(trimmed) ? parseSshEd25519PublicKey(trimmed) : null;
-  return ssh && typeof ssh !== "string" ? ssh.canonical : trimmed;
+  // A valid key's base64 round-trips (parseSshEd25519PublicKey insists), so its first two fields are its canonical form.
+  return /^ssh-ed25519\s/.test(trimmed) ? trimmed.split(/\s+/, 2).join(" ") : trimmed;
 }
 
 function short(s: string): string {

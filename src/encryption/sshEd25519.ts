@@ -62,7 +62,12 @@ export function parseSshEd25519PublicKey(line: string): SshEd25519PublicKey | st
   } catch {
     return "its key is a low-order point, which no real Ed25519 key is (a forged or damaged key)";
   }
-  return { canonical: `${TYPE} ${wire.toString("base64")}`, wire, montgomery };
+  return { canonical: canonicalOf(wire), wire, montgomery };
+}
+
+/** `ssh-ed25519 <base64 wire key>`: how a key is recorded, and what an identity answers to. */
+function canonicalOf(wire: Uint8Array): string {
+  return `${TYPE} ${Buffer.from(wire).toString("base64")}`;
 }
 
 /** The 32-byte key inside a wire-encoded ssh-ed25519 public key, or null. */
@@ -137,7 +142,7 @@ export class SshEd25519Identity implements Identity {
     this.tag = tagOf(this.wire);
     this.scalar = ed25519.utils.toMontgomerySecret(seed);
     this.montgomery = ed25519.utils.toMontgomery(publicKey);
-    this.recipient = `${TYPE} ${Buffer.from(this.wire).toString("base64")}`;
+    this.recipient = canonicalOf(this.wire);
   }
 
   unwrapFileKey(stanzas: Stanza[]): Uint8Array | null {
